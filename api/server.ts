@@ -1,0 +1,39 @@
+/**
+ * The HTTP server: routes grouped by audience, built from explicit dependencies so tests can pass
+ * their own database and Temporal client.
+ */
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../lib/logger.js';
+import { registerHealthRoutes } from './routes/health.js';
+
+export interface ApiDependencies {
+  db: Db;
+  temporal: Client;
+  logger?: Logger;
+  taskQueue: string;
+  municipality: string;
+}
+
+/** Builds the Fastify app (not yet listening). */
+export async function buildServer(deps: ApiDependencies): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    // pino's Logger and Fastify's logger type differ only in generics.
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    disableRequestLogging: !deps.logger,
+    bodyLimit: 64 * 1024 * 1024,
+  });
+  registerHealthRoutes(app, {
+    database: async () => {
+      await sql`select 1`.execute(deps.db);
+    },
+    temporal: async () => {
+      await deps.temporal.connection.withDeadline(Date.now() + 2_000, () =>
+        deps.temporal.workflowService.getSystemInfo({}),
+      );
+    },
+  });
+  return app;
+}

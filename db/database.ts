@@ -1,0 +1,47 @@
+/**
+ * The kysely database handle over `pg`, used for a real PostgreSQL server and the embedded PGlite alike.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { CasesTable } from './tables/cases.table.js';
+import type { ContactAttemptsTable } from './tables/contact-attempts.table.js';
+import type { DossiersTable, OutboundMessagesTable, PartnerNotificationsTable } from './tables/outbound.table.js';
+import type { PartnersTable } from './tables/partners.table.js';
+import type { ResidentsTable } from './tables/residents.table.js';
+import type { SignalsTable } from './tables/signals.table.js';
+import type { TasksTable } from './tables/tasks.table.js';
+
+export interface Database {
+  partners: PartnersTable;
+  residents: ResidentsTable;
+  signals: SignalsTable;
+  cases: CasesTable;
+  tasks: TasksTable;
+  contact_attempts: ContactAttemptsTable;
+  outbound_messages: OutboundMessagesTable;
+  partner_notifications: PartnerNotificationsTable;
+  dossiers: DossiersTable;
+}
+
+export type Db = Kysely<Database>;
+
+// Dates stay ISO strings (YYYY-MM-DD): a DATE has no time zone, and a JS Date would invent one.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
+export interface DatabaseOptions {
+  max?: number;
+  /** Gives up connecting after this many ms, so health checks answer instead of hanging. */
+  connectionTimeoutMillis?: number;
+}
+
+/** Opens a pooled connection to `url`; call `destroy()` to close it. */
+export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+  });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,33 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** The only table with personal data; a row is deleted when the retention period ends. */
+export interface ResidentsTable {
+  id: Generated<string>;
+  municipality: string;
+  /** Opaque key of the resident's case workflow; never derived from personal data. */
+  case_key: string;
+  /** Keyed hash of the matching identity (BSN, or birth date + address). */
+  match_key: string;
+  /** Keyed hash of the address, linking a household. */
+  household_key: string;
+  bsn: string | null;
+  first_names: string;
+  surname_prefix: string | null;
+  surname: string;
+  birth_date: ColumnType<string, string, string>;
+  sex: string | null;
+  phone: string | null;
+  email: string | null;
+  postcode: string;
+  house_number: number;
+  house_number_addition: string | null;
+  street: string;
+  city: string;
+  objected: Generated<boolean>;
+  moved_away: Generated<boolean>;
+  deceased: Generated<boolean>;
+  known_to_debt_help: Generated<boolean>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+export type Resident = Selectable<ResidentsTable>;
+export type NewResident = Insertable<ResidentsTable>;

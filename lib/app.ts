@@ -1,0 +1,94 @@
+/**
+ * Composes the running system from its parts: services, migrations, worker, dispatcher and API.
+ * The same composition serves `npm start` (everything) and the separately scaled processes.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { buildServer } from '../api/server.js';
+import { createDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { createCaseWorker } from '../worker/worker.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { startServices } from './services.js';
+
+export interface AppParts {
+  worker: boolean;
+  api: boolean;
+  /** Start embedded servers when DATABASE_URL / TEMPORAL_ADDRESS are unset (only `npm start`). */
+  embedded: boolean;
+}
+
+export interface RunningApp {
+  apiUrl: string;
+  temporalAddress: string;
+  temporalUiUrl: string | null;
+  embeddedDatabase: boolean;
+  stop(): Promise<void>;
+}
+
+export async function createApp(config: Config, logger: Logger, parts: AppParts): Promise<RunningApp> {
+  if (!parts.embedded && (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS)) {
+    throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set when the worker or API runs alone');
+  }
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await fn().catch((err) => logger.error({ err }, 'stop step failed'));
+  };
+  try {
+    const services = await startServices(config, logger);
+    stops.push(() => services.stop());
+
+    const db = createDatabase(services.databaseUrl, {
+      // PGlite is one backend behind a multiplexer: keep it to one connection.
+      max: services.embeddedDatabase ? 1 : config.DATABASE_POOL_MAX,
+    });
+    stops.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    if (parts.worker) {
+      const connection = await NativeConnection.connect({ address: services.temporalAddress });
+      stops.push(() => connection.close());
+      const worker: Worker = await createCaseWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        db,
+      });
+      const running = worker.run();
+      stops.push(async () => {
+        worker.shutdown();
+        await running;
+      });
+    }
+
+    let apiUrl = '';
+    if (parts.api) {
+      const connection = Connection.lazy({ address: services.temporalAddress });
+      stops.push(() => connection.close());
+      const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      const server = await buildServer({
+        db,
+        temporal,
+        logger,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        municipality: config.MUNICIPALITY_CODE,
+      });
+      await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+      stops.push(() => server.close());
+      const address = server.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
+      apiUrl = `http://${config.HTTP_HOST}:${port}`;
+    }
+    return {
+      apiUrl,
+      temporalAddress: services.temporalAddress,
+      temporalUiUrl: services.temporalUiUrl,
+      embeddedDatabase: services.embeddedDatabase,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The intake outbox: hands signals committed to PostgreSQL to their case workflows with
+ * signalWithStart. A Temporal outage delays signals but loses none: a failed hand-over stays queued and is
+ * retried on the next pass. Several dispatchers may run at once (rows are claimed with SKIP LOCKED).
+ * The workflow ignores a signal id it has already seen, so a hand-over repeated after a crash is harmless.
+ */
+import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../lib/logger.js';
+import type { SignalFacts } from '../workflows/case-machine.js';
+import type { Signaalpartner } from '../workflows/ddas.js';
+import { CASE_WORKFLOW_TYPE, type CaseWorkflowInput, caseWorkflowId, newSignal } from '../workflows/messages.js';
+import type { OutreachPolicy } from '../workflows/policy.js';
+
+export interface DispatcherOptions {
+  db: Db;
+  client: Client;
+  taskQueue: string;
+  /** The policy each new case starts with (recorded with the case). */
+  policyFor(municipality: string): OutreachPolicy;
+  /** Which team handles a case, from the first signal's partner type. */
+  teamFor?(partnerType: string): string;
+  logger?: Logger;
+  batchSize?: number;
+  /** Overrides start arguments (tests force early continue-as-new). */
+  extraInput?: Partial<CaseWorkflowInput>;
+}
+
+/** Rent arrears go to the wijkteam, everything else to the debt team (Team Schulddienstverlening). */
+export function defaultTeamFor(partnerType: string): string {
+  return partnerType === 'Huur' ? 'wijkteam' : 'schulddienstverlening';
+}
+
+/** Dispatches one batch of queued signals; returns how many were handed over. */
+export async function dispatchPending(options: DispatcherOptions): Promise<number> {
+  const teamFor = options.teamFor ?? defaultTeamFor;
+  return options.db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('signals')
+      .innerJoin('residents', 'residents.id', 'signals.resident_id')
+      .select([
+        'signals.id',
+        'signals.municipality',
+        'signals.partner_id',
+        'signals.partner_type',
+        'signals.case_key',
+        'signals.amount',
+        'signals.arrears_since',
+        'signals.signal_date',
+        'signals.crisis',
+        'signals.warm_handover',
+        'residents.objected',
+        'residents.moved_away',
+        'residents.deceased',
+        'residents.known_to_debt_help',
+      ])
+      .where('signals.dispatched_at', 'is', null)
+      .orderBy('signals.received_at')
+      .limit(options.batchSize ?? 100)
+      .forUpdate('signals')
+      .skipLocked()
+      .execute();
+    let handed = 0;
+    for (const row of rows) {
+      const facts: SignalFacts = {
+        signalId: row.id,
+        partnerId: row.partner_id,
+        partnerType: row.partner_type as Signaalpartner,
+        amount: Number(row.amount),
+        arrearsSince: row.arrears_since,
+        signalDate: row.signal_date,
+        crisis: row.crisis,
+        warmHandover: row.warm_handover,
+        screening: {
+          objected: row.objected,
+          movedAway: row.moved_away,
+          deceased: row.deceased,
+          knownToDebtHelp: row.known_to_debt_help,
+        },
+      };
+      const input: CaseWorkflowInput = {
+        municipality: row.municipality,
+        caseKey: row.case_key,
+        team: teamFor(row.partner_type),
+        policy: options.policyFor(row.municipality),
+        ...options.extraInput,
+      };
+      try {
+        await options.client.workflow.signalWithStart(CASE_WORKFLOW_TYPE, {
+          workflowId: caseWorkflowId(row.municipality, row.case_key),
+          taskQueue: options.taskQueue,
+          args: [input],
+          signal: newSignal,
+          signalArgs: [facts],
+          // A closed case may be followed by a new one for the same resident.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        });
+        await trx
+          .updateTable('signals')
+          .set({ dispatched_at: new Date(), dispatch_error: null })
+          .where('id', '=', row.id)
+          .execute();
+        handed += 1;
+      } catch (err) {
+        // The message of a Temporal client error holds no personal data (only ids go in).
+        const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
+        await trx
+          .updateTable('signals')
+          .set({ dispatch_attempts: sql`dispatch_attempts + 1`, dispatch_error: reason })
+          .where('id', '=', row.id)
+          .execute();
+        options.logger?.warn({ signalId: row.id, reason }, 'signal hand-over to Temporal failed; will retry');
+        break; // Temporal is likely down: leave the rest queued for the next pass.
+      }
+    }
+    return handed;
+  });
+}
+
+/** Runs `dispatchPending` every `intervalMs` until stopped. */
+export function startDispatcher(options: DispatcherOptions & { intervalMs?: number }): { stop(): Promise<void> } {
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const handed = await dispatchPending(options);
+        if (handed > 0) continue;
+      } catch (err) {
+        options.logger?.error({ err }, 'dispatcher pass failed');
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, options.intervalMs ?? 1_000);
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Worker wiring: one Temporal worker on the case task queue with the case activities.
+ * Workflow code is bundled from `workflows/index.ts` (or a bundle prepared once, as the tests do).
+ */
+import { fileURLToPath } from 'node:url';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createCaseActivities } from '../activities/case-activities.js';
+import type { Db } from '../db/database.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface CaseWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  db: Db;
+  /** A prebuilt bundle (`bundleWorkflowCode`); without it the worker bundles `workflows/` itself. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
+  overrides?: Partial<WorkerOptions>;
+}
+
+/** Creates (not yet runs) the case worker. */
+export async function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createCaseActivities({ db: options.db }),
+    shutdownGraceTime: '10 seconds',
+    ...options.overrides,
+  });
+}
