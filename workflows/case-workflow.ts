@@ -1,0 +1,371 @@
+/**
+ * The case workflow: one per resident case, stepping the pure `caseMachine` and carrying out the actions
+ * it returns. Temporal owns time (the machine keeps deadlines in its context; the workflow waits with
+ * `condition` and feeds TIMEOUT), the snapshot is plain JSON and survives continue-as-new.
+ *
+ * Only ids, enums, amounts and dates enter this workflow; activities fetch personal data themselves.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { initialTransition, transition } from 'xstate';
+import type { CaseActivities } from '../activities/case-activities.js';
+import { type CaseEvent, caseMachine } from './case-machine.js';
+import {
+  type CaseEventEnvelope,
+  type CaseView,
+  type CaseWorkflowInput,
+  completeTask,
+  getCaseView,
+  newSignal,
+  recordResidentContact,
+} from './messages.js';
+import {
+  CaseMunicipality,
+  CaseNextDeadline,
+  CaseOutcome,
+  CasePartnerTypes,
+  CasePriority,
+  CaseStage,
+  CaseTeam,
+} from './search-attributes.js';
+
+const activities = proxyActivities<CaseActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+type Snapshot = ReturnType<typeof initialTransition<typeof caseMachine>>[0];
+type Action = ReturnType<typeof transition<typeof caseMachine>>[1][number];
+
+/** Top-level state name: the case's stage in lists, search attributes and the read model. */
+export function stageOf(value: unknown): string {
+  return typeof value === 'string' ? value : (Object.keys(value as object)[0] ?? 'unknown');
+}
+
+function toEvent(envelope: CaseEventEnvelope): CaseEvent {
+  switch (envelope.kind) {
+    case 'signal':
+      return { type: 'SIGNAL', at: envelope.at, signal: envelope.signal };
+    case 'task':
+      return { type: 'TASK_COMPLETED', at: envelope.at, ...envelope.completion };
+    case 'contact':
+      return { type: 'RESIDENT_CONTACT', at: envelope.at, ...envelope.contact };
+  }
+}
+
+export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> {
+  const info = workflowInfo();
+  // The first run's id is stable across continue-as-new: it identifies this case (one outreach chain).
+  const caseId = info.firstExecutionRunId;
+  const key = (step: string) => `${caseId}:${step}`;
+  const maxEvents = input.maxEventsPerRun ?? 500;
+
+  const inbox: CaseEventEnvelope[] = [...(input.carried?.inbox ?? [])];
+  let snapshot: Snapshot | undefined = input.carried
+    ? (caseMachine.resolveState(
+        input.carried.snapshot as Parameters<typeof caseMachine.resolveState>[0],
+      ) as Snapshot)
+    : undefined;
+  const settled = new Map<CaseEventEnvelope, string | null>();
+  const queuedTaskIds = new Set<string>();
+  let processedThisRun = 0;
+  let projected = '';
+
+  const view = (): CaseView => {
+    const ctx = snapshot?.context;
+    const open = ctx?.openTask ?? null;
+    return {
+      caseId,
+      stage: snapshot ? stageOf(snapshot.value) : 'waitingForSignal',
+      state: snapshot?.value ?? null,
+      priority: ctx?.priority ?? 'normal',
+      round: ctx?.round ?? 0,
+      openTask: open
+        ? { taskId: open.taskId, kind: open.kind, attempt: open.attempt, dueAt: open.dueAt }
+        : null,
+      nextDeadline: ctx?.deadline ?? null,
+      result: ctx?.result ?? null,
+      signals: ctx?.signals.length ?? 0,
+      contactAttempts: ctx?.contactAttempts.length ?? 0,
+      closed: snapshot?.status === 'done',
+    };
+  };
+
+  /** Why the machine cannot take `envelope` now, in words a caseworker understands; null when it can. */
+  const refusal = (envelope: CaseEventEnvelope): { type: string; message: string } | null => {
+    if (!snapshot) return { type: 'CaseNotStarted', message: 'Deze zaak is nog niet gestart.' };
+    if (snapshot.status === 'done') return { type: 'CaseClosed', message: 'Deze zaak is al afgesloten.' };
+    if (envelope.kind === 'task') {
+      const { taskId } = envelope.completion;
+      if (queuedTaskIds.has(taskId) || snapshot.context.openTask?.taskId !== taskId) {
+        return {
+          type: 'TaskNotOpen',
+          message: 'Deze taak is al afgerond door iemand anders, of bestaat niet meer.',
+        };
+      }
+    }
+    if (!snapshot.can(toEvent(envelope))) {
+      return {
+        type: 'OutcomeNotAllowed',
+        message: 'Deze uitkomst kan in de huidige stap van de zaak niet worden vastgelegd.',
+      };
+    }
+    return null;
+  };
+
+  const enqueueAndWait = async (envelope: CaseEventEnvelope): Promise<CaseView> => {
+    inbox.push(envelope);
+    if (envelope.kind === 'task') queuedTaskIds.add(envelope.completion.taskId);
+    await condition(() => settled.has(envelope));
+    const failure = settled.get(envelope);
+    settled.delete(envelope);
+    if (failure) throw ApplicationFailure.nonRetryable(failure, 'OutcomeNotAllowed');
+    return view();
+  };
+
+  setHandler(newSignal, (signal) => {
+    // The dispatcher may hand a signal over twice after a crash: the second copy changes nothing.
+    const seen =
+      snapshot?.context.signals.some((s) => s.signalId === signal.signalId) ||
+      inbox.some((e) => e.kind === 'signal' && e.signal.signalId === signal.signalId);
+    if (!seen) inbox.push({ kind: 'signal', at: Date.now(), signal });
+  });
+  const validate = (envelope: CaseEventEnvelope) => {
+    const reason = refusal(envelope);
+    if (reason) throw ApplicationFailure.nonRetryable(reason.message, reason.type);
+  };
+  setHandler(completeTask, (completion) => enqueueAndWait({ kind: 'task', at: Date.now(), completion }), {
+    validator: (completion) => validate({ kind: 'task', at: Date.now(), completion }),
+  });
+  setHandler(
+    recordResidentContact,
+    (contact) => enqueueAndWait({ kind: 'contact', at: Date.now(), contact }),
+    {
+      validator: (contact) => validate({ kind: 'contact', at: Date.now(), contact }),
+    },
+  );
+  setHandler(getCaseView, view);
+
+  const execute = async (actions: Action[], at: number): Promise<void> => {
+    const ctx = snapshot!.context;
+    for (const action of actions) {
+      // biome-ignore lint/suspicious/noExplicitAny: params are the machine's plain JSON, typed per case below.
+      const p = action.params as any;
+      switch (action.type) {
+        case 'sendLetter':
+          await activities.sendOutbound({
+            key: key(p.step),
+            caseId,
+            caseKey: input.caseKey,
+            channel: 'letter',
+            template: p.template,
+          });
+          break;
+        case 'leaveCard':
+          await activities.sendOutbound({
+            key: key(p.step),
+            caseId,
+            caseKey: input.caseKey,
+            channel: 'card',
+            template: 'card',
+          });
+          break;
+        case 'recordContactAttempt':
+          await activities.recordContactAttempt({
+            key: key(p.step),
+            caseId,
+            soort: p.soort,
+            bereikt: p.bereikt,
+            at: p.at,
+            dagdeel: p.dagdeel,
+          });
+          break;
+        case 'createTask':
+          await activities.createTask({
+            key: key(p.taskId),
+            caseId,
+            workflowId: info.workflowId,
+            taskId: p.taskId,
+            kind: p.kind,
+            attempt: p.attempt,
+            team: input.team,
+            priority: p.priority ?? ctx.priority,
+            preferredDagdeel: p.preferredDagdeel ?? null,
+            dueAt: p.dueAt,
+          });
+          break;
+        case 'cancelTask':
+          await activities.closeTask({ caseId, taskId: p.taskId, status: 'cancelled', outcome: null, at });
+          break;
+        case 'notifyPartner':
+          await activities.notifyPartner({
+            key: key(p.step),
+            caseId,
+            signalIds: p.signalIds,
+            message: p.message,
+          });
+          break;
+        case 'handOver':
+          await activities.handOver({
+            key: key(p.step),
+            caseId,
+            caseKey: input.caseKey,
+            consentDate: p.consentDate,
+            consentReference: p.consentReference,
+          });
+          break;
+        case 'deletePersonalData':
+          await activities.deletePersonalData({ caseId, caseKey: input.caseKey, at });
+          break;
+        case 'recordSignal':
+          await activities.recordSignalStatus({ signalId: p.signalId, status: p.status });
+          break;
+        default:
+          // xstate's own bookkeeping actions carry nothing to do; anything else is a machine/workflow mismatch.
+          if (!action.type.startsWith('xstate.')) throw new Error(`Unknown machine action: ${action.type}`);
+      }
+    }
+  };
+
+  /** Mirrors stage, priority and deadline into the read model and search attributes when they change. */
+  const project = async (at: number): Promise<void> => {
+    const ctx = snapshot!.context;
+    const stage = stageOf(snapshot!.value);
+    const partnerTypes = [...new Set(ctx.signals.map((s) => s.partnerType))].sort();
+    const closed = snapshot!.status === 'done';
+    const facts = {
+      stage,
+      priority: ctx.priority,
+      round: ctx.round,
+      partnerTypes,
+      deadline: ctx.deadline,
+      result: ctx.result,
+      closed,
+    };
+    const fingerprint = JSON.stringify(facts);
+    if (fingerprint === projected) return;
+    projected = fingerprint;
+    await activities.syncCase({
+      caseId,
+      stage,
+      priority: ctx.priority,
+      round: ctx.round,
+      partnerTypes,
+      nextDeadline: ctx.deadline,
+      result: ctx.result,
+      closed,
+      at,
+    });
+    upsertSearchAttributes([
+      { key: CaseStage, value: stage },
+      { key: CaseTeam, value: input.team },
+      { key: CaseMunicipality, value: input.municipality },
+      { key: CasePriority, value: ctx.priority },
+      { key: CasePartnerTypes, value: partnerTypes },
+      { key: CaseNextDeadline, value: ctx.deadline === null ? null : new Date(ctx.deadline) },
+      { key: CaseOutcome, value: ctx.result },
+    ]);
+  };
+
+  /** Feeds one event to the machine and carries out what it returns. */
+  const process = async (envelope: CaseEventEnvelope): Promise<void> => {
+    processedThisRun += 1;
+    if (!snapshot) {
+      if (envelope.kind !== 'signal') {
+        settled.set(envelope, 'Deze zaak is nog niet gestart.');
+        return;
+      }
+      const [first, actions] = initialTransition(caseMachine, {
+        policy: input.policy,
+        at: envelope.at,
+        signal: envelope.signal,
+      });
+      snapshot = first;
+      await activities.registerCase({
+        caseId,
+        workflowId: info.workflowId,
+        municipality: input.municipality,
+        caseKey: input.caseKey,
+        team: input.team,
+        stage: stageOf(first.value),
+        priority: first.context.priority,
+        partnerTypes: [envelope.signal.partnerType],
+        policy: input.policy,
+        startedAt: envelope.at,
+      });
+      await execute(actions, envelope.at);
+      await project(envelope.at);
+      return;
+    }
+    // Re-check: an earlier queued event may have changed what the machine accepts since validation.
+    const failure = envelope.kind === 'signal' ? null : refusalAfterQueue(envelope);
+    if (failure) {
+      settled.set(envelope, failure);
+      return;
+    }
+    const [next, actions] = transition(caseMachine, snapshot, toEvent(envelope));
+    snapshot = next;
+    if (envelope.kind === 'task') {
+      const { completion } = envelope;
+      queuedTaskIds.delete(completion.taskId);
+      await activities.closeTask({
+        caseId,
+        taskId: completion.taskId,
+        status: 'completed',
+        outcome: completion.reached ? (completion.outcome?.kind ?? 'reached') : 'not_reached',
+        at: envelope.at,
+      });
+    }
+    await execute(actions, envelope.at);
+    await project(envelope.at);
+    if (envelope.kind !== 'signal') settled.set(envelope, null);
+  };
+
+  const refusalAfterQueue = (envelope: CaseEventEnvelope): string | null => {
+    if (envelope.kind === 'task') queuedTaskIds.delete(envelope.completion.taskId);
+    const reason = refusal(envelope);
+    if (envelope.kind === 'task' && !reason) queuedTaskIds.add(envelope.completion.taskId);
+    return reason?.message ?? null;
+  };
+
+  for (;;) {
+    while (inbox.length > 0) await process(inbox.shift()!);
+    if (snapshot?.status === 'done') break;
+
+    if (snapshot && (processedThisRun >= maxEvents || workflowInfo().continueAsNewSuggested)) {
+      await condition(allHandlersFinished);
+      if (inbox.length === 0) {
+        await continueAsNew<typeof caseWorkflow>({
+          ...input,
+          carried: { snapshot: { value: snapshot.value, context: snapshot.context }, inbox: [] },
+        });
+      }
+      continue;
+    }
+
+    const deadline = snapshot?.context.deadline ?? null;
+    if (deadline === null) {
+      await condition(() => inbox.length > 0);
+    } else if (!(await condition(() => inbox.length > 0, Math.max(deadline - Date.now(), 1)))) {
+      const at = Date.now();
+      const timeout: CaseEvent = { type: 'TIMEOUT', at };
+      if (snapshot!.can(timeout)) {
+        const [next, actions] = transition(caseMachine, snapshot!, timeout);
+        snapshot = next;
+        processedThisRun += 1;
+        await execute(actions, at);
+        await project(at);
+      }
+    }
+  }
+  await condition(allHandlersFinished);
+  return view();
+}

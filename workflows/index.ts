@@ -1,0 +1,2 @@
+/** Workflow entry for the worker's bundle. */
+export { caseWorkflow } from './case-workflow.js';

@@ -1,0 +1,75 @@
+/**
+ * The case workflow's messages, shared by the workflow and its callers (API, dispatcher, tests).
+ * They carry ids, enums, amounts and dates only: never names, addresses, birth dates or contact details.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Contactsoort, Dagdeel, Eindresultaat } from './ddas.js';
+import type { OutreachPolicy } from './policy.js';
+
+export type { Outcome, SignalFacts } from './case-machine.js';
+
+import type { Outcome, SignalFacts } from './case-machine.js';
+
+export const CASE_WORKFLOW_TYPE = 'caseWorkflow';
+
+/** The workflow id of a resident's case: opaque key only. */
+export function caseWorkflowId(municipality: string, caseKey: string): string {
+  return `case:${municipality}:${caseKey}`;
+}
+
+/** Start arguments. The first signal arrives through `newSignal` (signalWithStart). */
+export interface CaseWorkflowInput {
+  municipality: string;
+  caseKey: string;
+  team: string;
+  policy: OutreachPolicy;
+  /** Continue-as-new after this many processed events (default 500); tests set it low. */
+  maxEventsPerRun?: number;
+  /** Set by continue-as-new: the machine snapshot and anything not yet processed. */
+  carried?: { snapshot: { value: unknown; context: unknown }; inbox: CaseEventEnvelope[] };
+}
+
+/** A queued machine event, stamped with the workflow time it arrived. */
+export type CaseEventEnvelope =
+  | { kind: 'signal'; at: number; signal: SignalFacts }
+  | { kind: 'task'; at: number; completion: TaskCompletion }
+  | { kind: 'contact'; at: number; contact: ResidentContact };
+
+/** What a caseworker recorded for a task. */
+export interface TaskCompletion {
+  taskId: string;
+  reached: boolean;
+  dagdeel: Dagdeel;
+  outcome?: Outcome;
+}
+
+/** The resident contacted the team (by phone, e-mail, at the desk) and what came of it. */
+export interface ResidentContact {
+  channel: Contactsoort;
+  dagdeel: Dagdeel;
+  outcome: Outcome;
+}
+
+/** What callers see of a case. */
+export interface CaseView {
+  caseId: string;
+  stage: string;
+  state: unknown;
+  priority: string;
+  round: number;
+  openTask: { taskId: string; kind: 'phone' | 'visit'; attempt: number; dueAt: number } | null;
+  nextDeadline: number | null;
+  result: Eindresultaat | null;
+  signals: number;
+  contactAttempts: number;
+  closed: boolean;
+}
+
+/** A new arrears signal for the resident (also the start signal). */
+export const newSignal = defineSignal<[SignalFacts]>('newSignal');
+/** A caseworker completes a phone or visit task; refused when the task is not open. */
+export const completeTask = defineUpdate<CaseView, [TaskCompletion]>('completeTask');
+/** The resident responded on their own; refused when the case can no longer take it. */
+export const recordResidentContact = defineUpdate<CaseView, [ResidentContact]>('recordResidentContact');
+/** The case's current state, open task and next deadline. */
+export const getCaseView = defineQuery<CaseView>('getCaseView');
