@@ -22,7 +22,6 @@ export async function buildServer(deps: ApiDependencies): Promise<FastifyInstanc
   const app: FastifyInstance = Fastify({
     // pino's Logger and Fastify's logger type differ only in generics.
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
-    disableRequestLogging: !deps.logger,
     bodyLimit: 64 * 1024 * 1024,
   });
   registerHealthRoutes(app, {

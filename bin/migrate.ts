@@ -1,9 +1,10 @@
 /** `npm run db:migrate`: migrates DATABASE_URL (or the embedded database under data/) to the latest schema. */
+
+import { join, resolve } from 'node:path';
 import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { startEmbeddedPostgres } from '../lib/embedded-postgres.js';
 import { runMain } from '../lib/main.js';
-import { join, resolve } from 'node:path';
 
 await runMain('migrate', async ({ config, logger }) => {
   const embedded = config.DATABASE_URL

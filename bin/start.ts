@@ -14,7 +14,7 @@ await runMain('start', async ({ config, logger }) => {
     `  Health            ${app.apiUrl}/health`,
     `  Temporal Web UI   ${app.temporalUiUrl ?? '(external Temporal: see your cluster)'}`,
     `  Temporal server   ${app.temporalAddress}`,
-    `  Database          ${app.embeddedDatabase ? 'embedded PostgreSQL (PGlite) under data/' : 'DATABASE_URL'}`,
+    `  Database          ${app.embeddedDatabase ? `embedded PostgreSQL (PGlite) in ${config.DATA_DIR}/pglite` : 'DATABASE_URL'}`,
     'Press Ctrl-C to stop.',
     '',
   ];

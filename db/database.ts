@@ -5,7 +5,11 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { CasesTable } from './tables/cases.table.js';
 import type { ContactAttemptsTable } from './tables/contact-attempts.table.js';
-import type { DossiersTable, OutboundMessagesTable, PartnerNotificationsTable } from './tables/outbound.table.js';
+import type {
+  DossiersTable,
+  OutboundMessagesTable,
+  PartnerNotificationsTable,
+} from './tables/outbound.table.js';
 import type { PartnersTable } from './tables/partners.table.js';
 import type { ResidentsTable } from './tables/residents.table.js';
 import type { SignalsTable } from './tables/signals.table.js';

@@ -3,11 +3,13 @@
  * The same composition serves `npm start` (everything) and the separately scaled processes.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { buildServer } from '../api/server.js';
 import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { startDispatcher } from '../worker/dispatcher.js';
 import { createCaseWorker } from '../worker/worker.js';
+import { DEFAULT_POLICY } from '../workflows/policy.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { startServices } from './services.js';
@@ -47,6 +49,14 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     await migrateToLatest(db);
 
     if (parts.worker) {
+      // Route the SDK's own logs through pino, warnings and up, so the terminal stays readable.
+      Runtime.install({
+        // Shutdown is ours (Ctrl-C stops the API and dispatcher too), not the SDK's own signal handler.
+        shutdownSignals: [],
+        logger: new DefaultLogger('WARN', (entry) =>
+          logger[entry.level === 'ERROR' ? 'error' : 'warn']({ temporal: entry.meta }, entry.message),
+        ),
+      });
       const connection = await NativeConnection.connect({ address: services.temporalAddress });
       stops.push(() => connection.close());
       const worker: Worker = await createCaseWorker({
@@ -57,9 +67,21 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       });
       const running = worker.run();
       stops.push(async () => {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
       });
+
+      // The outbox dispatcher runs beside each worker; several of them share the queue safely.
+      const clientConnection = await Connection.connect({ address: services.temporalAddress });
+      stops.push(() => clientConnection.close());
+      const dispatcher = startDispatcher({
+        db,
+        client: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        policyFor: () => DEFAULT_POLICY,
+        logger,
+      });
+      stops.push(() => dispatcher.stop());
     }
 
     let apiUrl = '';

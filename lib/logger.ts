@@ -2,7 +2,7 @@
  * Structured logging (pino). Personal data must never be logged: callers log ids, never residents;
  * the redaction list is a second line of defence for fields that slip through.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -29,7 +29,12 @@ export function createLogger(level: string, name = 'vroegsignalering'): Logger {
     name,
     level,
     redact: {
-      paths: [...PERSONAL_FIELDS, ...PERSONAL_FIELDS.map((f) => `*.${f}`), 'req.headers.authorization', 'req.headers.cookie'],
+      paths: [
+        ...PERSONAL_FIELDS,
+        ...PERSONAL_FIELDS.map((f) => `*.${f}`),
+        'req.headers.authorization',
+        'req.headers.cookie',
+      ],
       censor: '[verwijderd]',
     },
   });

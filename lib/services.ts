@@ -22,7 +22,8 @@ export interface Services {
 export async function startServices(config: Config, logger: Logger): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch((err) => logger.error({ err }, 'stopping a service failed'));
+    for (const fn of stops.reverse())
+      await fn().catch((err) => logger.error({ err }, 'stopping a service failed'));
   };
   try {
     let temporalAddress = config.TEMPORAL_ADDRESS;

@@ -80,7 +80,9 @@ export async function ensureTemporalCli(
   child.stderr.on('data', onOutput);
   const ticker = setInterval(() => {
     const secs = Math.round((Date.now() - started) / 1000);
-    report(`  ...building the Temporal CLI: ${secs}s, ${modules} modules fetched${modules ? '' : ' (or cached)'}, compiling`);
+    report(
+      `  ...building the Temporal CLI: ${secs}s, ${modules} modules fetched${modules ? '' : ' (or cached)'}, compiling`,
+    );
   }, 15_000);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(ticker);

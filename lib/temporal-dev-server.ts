@@ -54,7 +54,14 @@ export function devServerArgs(options: DevServerOptions): string[] {
     'warn',
   ];
   if (options.dbFile) {
-    args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+    args.push(
+      '--db-filename',
+      options.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+    );
   }
   for (const key of CASE_SEARCH_ATTRIBUTES) {
     args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAMES[key.type]}`);
@@ -79,7 +86,9 @@ export async function startDevServer(options: DevServerOptions, timeoutMs = 60_0
   if (await portAnswers(options.port)) {
     throw new Error(`Port ${options.port} is already in use; set TEMPORAL_DEV_PORT or TEMPORAL_ADDRESS`);
   }
-  const child: ChildProcess = spawn(options.cli, devServerArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(options.cli, devServerArgs(options), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let exited: number | null = null;
   let tail = '';
   const onData = (chunk: Buffer) => {
@@ -101,7 +110,9 @@ export async function startDevServer(options: DevServerOptions, timeoutMs = 60_0
     if (exited !== null) throw new Error(`Temporal dev server exited with code ${exited}: ${tail}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`Temporal dev server did not answer on port ${options.port} within ${timeoutMs} ms: ${tail}`);
+      throw new Error(
+        `Temporal dev server did not answer on port ${options.port} within ${timeoutMs} ms: ${tail}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -10,7 +10,12 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../lib/logger.js';
 import type { SignalFacts } from '../workflows/case-machine.js';
 import type { Signaalpartner } from '../workflows/ddas.js';
-import { CASE_WORKFLOW_TYPE, type CaseWorkflowInput, caseWorkflowId, newSignal } from '../workflows/messages.js';
+import {
+  CASE_WORKFLOW_TYPE,
+  type CaseWorkflowInput,
+  caseWorkflowId,
+  newSignal,
+} from '../workflows/messages.js';
 import type { OutreachPolicy } from '../workflows/policy.js';
 
 export interface DispatcherOptions {
@@ -119,7 +124,9 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
 }
 
 /** Runs `dispatchPending` every `intervalMs` until stopped. */
-export function startDispatcher(options: DispatcherOptions & { intervalMs?: number }): { stop(): Promise<void> } {
+export function startDispatcher(options: DispatcherOptions & { intervalMs?: number }): {
+  stop(): Promise<void>;
+} {
   let stopped = false;
   let wake: (() => void) | null = null;
   const loop = (async () => {

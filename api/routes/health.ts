@@ -32,7 +32,10 @@ async function probe(check: () => Promise<void>, timeoutMs: number): Promise<'ok
 
 export function registerHealthRoutes(app: FastifyInstance, checks: HealthChecks, timeoutMs = 3_000): void {
   app.get('/health', async (_request, reply) => {
-    const [database, temporal] = await Promise.all([probe(checks.database, timeoutMs), probe(checks.temporal, timeoutMs)]);
+    const [database, temporal] = await Promise.all([
+      probe(checks.database, timeoutMs),
+      probe(checks.temporal, timeoutMs),
+    ]);
     const ok = database === 'ok' && temporal === 'ok';
     const body: HealthResponse = { status: ok ? 'ok' : 'degraded', database, temporal };
     return reply.code(ok ? 200 : 503).send(body);

@@ -40,7 +40,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('known_to_debt_help', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('residents_match_key').on('residents').columns(['municipality', 'match_key']).execute();
+  await db.schema
+    .createIndex('residents_match_key')
+    .on('residents')
+    .columns(['municipality', 'match_key'])
+    .execute();
   await db.schema.createIndex('residents_household_key').on('residents').column('household_key').execute();
 
   await db.schema

@@ -43,7 +43,15 @@ export interface StoredSignal {
 
 function keyed(secret: string, parts: Array<string | number | null>): string {
   return createHmac('sha256', secret)
-    .update(parts.map((p) => String(p ?? '').trim().toUpperCase()).join('|'))
+    .update(
+      parts
+        .map((p) =>
+          String(p ?? '')
+            .trim()
+            .toUpperCase(),
+        )
+        .join('|'),
+    )
     .digest('hex');
 }
 
@@ -51,7 +59,13 @@ function keyed(secret: string, parts: Array<string | number | null>): string {
 export function matchKeyOf(secret: string, record: SignalRecord): string {
   if (record.resident.bsn) return keyed(secret, ['bsn', record.resident.bsn]);
   const a = record.address;
-  return keyed(secret, ['adr', record.resident.birthDate, a.postcode.replace(/\s/g, ''), a.houseNumber, a.houseNumberAddition]);
+  return keyed(secret, [
+    'adr',
+    record.resident.birthDate,
+    a.postcode.replace(/\s/g, ''),
+    a.houseNumber,
+    a.houseNumberAddition,
+  ]);
 }
 
 /** Address identity: one household. */
@@ -75,7 +89,8 @@ export async function storeSignal(
     .where('partner_id', '=', options.partnerId)
     .where('partner_reference', '=', record.partnerReference)
     .executeTakeFirst();
-  if (earlier) return { signalId: earlier.id, caseKey: earlier.case_key, duplicate: true, newResident: false };
+  if (earlier)
+    return { signalId: earlier.id, caseKey: earlier.case_key, duplicate: true, newResident: false };
 
   const matchKey = matchKeyOf(options.secret, record);
   let resident = await trx

@@ -50,6 +50,10 @@ export async function storeTestSignal(
   return db
     .transaction()
     .execute((trx) =>
-      storeSignal(trx, { municipality: MUNICIPALITY, partnerId, partnerType: partner.type, secret: TEST_SECRET }, record),
+      storeSignal(
+        trx,
+        { municipality: MUNICIPALITY, partnerId, partnerType: partner.type, secret: TEST_SECRET },
+        record,
+      ),
     );
 }

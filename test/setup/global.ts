@@ -4,7 +4,6 @@
  * the workflow code bundled once.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -14,6 +13,7 @@ import { migrateToLatest } from '../../db/migrate.js';
 import { ensureTemporalCli } from '../../lib/temporal-cli.js';
 import { type DevServer, startDevServer } from '../../lib/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../../worker/worker.js';
+import { freePort } from '../helpers/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,19 +26,8 @@ declare module 'vitest' {
 }
 
 /** The PostgreSQL server tests create their databases on (trust auth on the CI machine). */
-export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const ADMIN_DATABASE_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cli = await ensureTemporalCli((line) => process.stderr.write(`${line}\n`));

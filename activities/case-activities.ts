@@ -1,0 +1,288 @@
+/**
+ * Side effects of the case workflow: read models (case, tasks, contact attempts), partner feedback,
+ * handover, deletion. Each effect is idempotent on its `key` (`<caseId>:<machine step>`), so a retried
+ * activity never creates a second task, letter or notification.
+ * Inputs and results carry ids, enums, amounts and dates only: personal data stays in PostgreSQL.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js';
+
+export interface CaseActivityDependencies {
+  db: Db;
+}
+
+export interface RegisterCaseInput {
+  caseId: string;
+  workflowId: string;
+  municipality: string;
+  caseKey: string;
+  team: string;
+  stage: string;
+  priority: string;
+  partnerTypes: string[];
+  policy: unknown;
+  startedAt: number;
+}
+
+export interface SyncCaseInput {
+  caseId: string;
+  stage: string;
+  priority: string;
+  round: number;
+  partnerTypes: string[];
+  nextDeadline: number | null;
+  result: string | null;
+  closed: boolean;
+  at: number;
+}
+
+export interface CreateTaskInput {
+  key: string;
+  caseId: string;
+  workflowId: string;
+  taskId: string;
+  kind: 'phone' | 'visit';
+  attempt: number;
+  team: string;
+  priority: string;
+  preferredDagdeel: Dagdeel | null;
+  dueAt: number;
+}
+
+export interface ContactAttemptInput {
+  key: string;
+  caseId: string;
+  soort: Contactsoort;
+  bereikt: boolean;
+  at: number;
+  dagdeel: Dagdeel;
+}
+
+export interface OutboundInput {
+  key: string;
+  caseId: string;
+  caseKey: string;
+  channel: 'letter' | 'card';
+  template: string;
+}
+
+export interface NotifyPartnerInput {
+  key: string;
+  caseId: string;
+  signalIds: string[];
+  message: 'picked_up' | 'declined' | 'no_contact' | 'not_picked_up';
+}
+
+/** Builds the activities over their dependencies (tests pass their own database). */
+export function createCaseActivities({ db }: CaseActivityDependencies) {
+  return {
+    /** Creates the case's read-model row (once; a retry or continue-as-new finds it). */
+    async registerCase(input: RegisterCaseInput): Promise<void> {
+      await db
+        .insertInto('cases')
+        .values({
+          id: input.caseId,
+          workflow_id: input.workflowId,
+          municipality: input.municipality,
+          case_key: input.caseKey,
+          team: input.team,
+          stage: input.stage,
+          priority: input.priority,
+          partner_types: input.partnerTypes,
+          policy: JSON.stringify(input.policy),
+          started_at: new Date(input.startedAt),
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    },
+
+    /** Mirrors the machine's state into the case row the pages read. */
+    async syncCase(input: SyncCaseInput): Promise<void> {
+      await db
+        .updateTable('cases')
+        .set({
+          stage: input.stage,
+          priority: input.priority,
+          round: input.round,
+          partner_types: input.partnerTypes,
+          next_deadline: input.nextDeadline === null ? null : new Date(input.nextDeadline),
+          result: input.result,
+          closed_at: input.closed ? new Date(input.at) : null,
+          updated_at: new Date(input.at),
+        })
+        .where('id', '=', input.caseId)
+        .execute();
+    },
+
+    /** Puts a phone or visit task in the team's inbox; returns the task's database id. */
+    async createTask(input: CreateTaskInput): Promise<string> {
+      await db
+        .insertInto('tasks')
+        .values({
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          workflow_id: input.workflowId,
+          machine_task_id: input.taskId,
+          kind: input.kind,
+          attempt: input.attempt,
+          team: input.team,
+          priority: input.priority,
+          preferred_dagdeel: input.preferredDagdeel,
+          due_at: new Date(input.dueAt),
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+      const row = await db
+        .selectFrom('tasks')
+        .select('id')
+        .where('idempotency_key', '=', input.key)
+        .executeTakeFirstOrThrow();
+      return row.id;
+    },
+
+    /** Marks the task completed (after the workflow accepted the outcome) or cancelled. */
+    async closeTask(input: {
+      caseId: string;
+      taskId: string;
+      status: 'completed' | 'cancelled';
+      outcome: string | null;
+      at: number;
+    }): Promise<void> {
+      await db
+        .updateTable('tasks')
+        .set({ status: input.status, outcome: input.outcome, completed_at: new Date(input.at) })
+        .where('case_id', '=', input.caseId)
+        .where('machine_task_id', '=', input.taskId)
+        .where('status', '=', 'open')
+        .execute();
+    },
+
+    /** Records a DDAS contactpoging. */
+    async recordContactAttempt(input: ContactAttemptInput): Promise<void> {
+      await db
+        .insertInto('contact_attempts')
+        .values({
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          soort: input.soort,
+          bereikt: input.bereikt,
+          attempted_at: new Date(input.at),
+          dagdeel: input.dagdeel,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+      if (input.bereikt) {
+        await db
+          .updateTable('cases')
+          .set({ first_contact_at: new Date(input.at) })
+          .where('id', '=', input.caseId)
+          .where('first_contact_at', 'is', null)
+          .execute();
+      }
+    },
+
+    /**
+     * Queues a letter or card for the resident. The document itself is rendered from PostgreSQL at send
+     * time by the letters channel; here the send is recorded once per key.
+     */
+    async sendOutbound(input: OutboundInput): Promise<'queued' | 'already-sent'> {
+      const inserted = await db
+        .insertInto('outbound_messages')
+        .values({
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          channel: input.channel,
+          template: input.template,
+          status: 'queued',
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      return inserted ? 'queued' : 'already-sent';
+    },
+
+    /** Records the DDAS status of a signal. */
+    async recordSignalStatus(input: { signalId: string; status: Signaalstatus }): Promise<void> {
+      await db
+        .updateTable('signals')
+        .set({ status: input.status })
+        .where('id', '=', input.signalId)
+        .execute();
+    },
+
+    /** Feedback to each partner that reported: one row per signal, never the resident's reason. */
+    async notifyPartner(input: NotifyPartnerInput): Promise<void> {
+      if (input.signalIds.length === 0) return;
+      const signals = await db
+        .selectFrom('signals')
+        .select(['id', 'partner_id'])
+        .where('id', 'in', input.signalIds)
+        .execute();
+      if (signals.length === 0) return;
+      await db
+        .insertInto('partner_notifications')
+        .values(
+          signals.map((s) => ({
+            idempotency_key: `${input.key}:${s.id}`,
+            case_id: input.caseId,
+            signal_id: s.id,
+            partner_id: s.partner_id,
+            message: input.message,
+          })),
+        )
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+    },
+
+    /** Hands the resident over to debt help: a dossier record with the consent form's date and reference. */
+    async handOver(input: {
+      key: string;
+      caseId: string;
+      caseKey: string;
+      consentDate: string;
+      consentReference: string;
+    }): Promise<void> {
+      const resident = await db
+        .selectFrom('residents')
+        .select('id')
+        .where('case_key', '=', input.caseKey)
+        .executeTakeFirst();
+      await db
+        .insertInto('dossiers')
+        .values({
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          resident_id: resident?.id ?? null,
+          consent_date: input.consentDate,
+          consent_reference: input.consentReference,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .execute();
+    },
+
+    /**
+     * Deletes the resident's personal data: the resident row (signals keep their anonymous facts), task
+     * notes, and stored documents. Idempotent: a second run finds nothing left.
+     */
+    async deletePersonalData(input: { caseId: string; caseKey: string; at: number }): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const caseIds = trx.selectFrom('cases').select('id').where('case_key', '=', input.caseKey);
+        await trx.updateTable('tasks').set({ note: null }).where('case_id', 'in', caseIds).execute();
+        await trx
+          .updateTable('outbound_messages')
+          .set({ content: null })
+          .where('case_id', 'in', caseIds)
+          .execute();
+        await trx.deleteFrom('residents').where('case_key', '=', input.caseKey).execute();
+        await trx
+          .updateTable('cases')
+          .set({ personal_data_deleted_at: sql`coalesce(personal_data_deleted_at, ${new Date(input.at)})` })
+          .where('id', '=', input.caseId)
+          .execute();
+      });
+    },
+  };
+}
+
+export type CaseActivities = ReturnType<typeof createCaseActivities>;
