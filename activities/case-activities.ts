@@ -8,8 +8,39 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js';
 
+/**
+ * How letters, e-mails and cards reach the resident. The implementation fetches the resident's personal
+ * data from PostgreSQL itself and must be idempotent on `input.key`: a retried activity sends nothing twice.
+ */
+export interface OutreachChannel {
+  deliver(input: OutboundInput): Promise<'queued' | 'already-sent'>;
+}
+
 export interface CaseActivityDependencies {
   db: Db;
+  /** Default: `recordOnlyChannel`, which records the send for the print outbox without rendering. */
+  channel?: OutreachChannel;
+}
+
+/** The minimal channel: records each send once in `outbound_messages`. */
+export function recordOnlyChannel(db: Db): OutreachChannel {
+  return {
+    async deliver(input) {
+      const inserted = await db
+        .insertInto('outbound_messages')
+        .values({
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          channel: input.channel,
+          template: input.template,
+          status: 'queued',
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      return inserted ? 'queued' : 'already-sent';
+    },
+  };
 }
 
 export interface RegisterCaseInput {
@@ -75,7 +106,7 @@ export interface NotifyPartnerInput {
 }
 
 /** Builds the activities over their dependencies (tests pass their own database). */
-export function createCaseActivities({ db }: CaseActivityDependencies) {
+export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: CaseActivityDependencies) {
   return {
     /** Creates the case's read-model row (once; a retry or continue-as-new finds it). */
     async registerCase(input: RegisterCaseInput): Promise<void> {
@@ -182,24 +213,9 @@ export function createCaseActivities({ db }: CaseActivityDependencies) {
       }
     },
 
-    /**
-     * Queues a letter or card for the resident. The document itself is rendered from PostgreSQL at send
-     * time by the letters channel; here the send is recorded once per key.
-     */
+    /** Sends a letter (and e-mail when known) or records a card, through the outreach channel. */
     async sendOutbound(input: OutboundInput): Promise<'queued' | 'already-sent'> {
-      const inserted = await db
-        .insertInto('outbound_messages')
-        .values({
-          idempotency_key: input.key,
-          case_id: input.caseId,
-          channel: input.channel,
-          template: input.template,
-          status: 'queued',
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      return inserted ? 'queued' : 'already-sent';
+      return channel.deliver(input);
     },
 
     /** Records the DDAS status of a signal. */

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { registerHealthRoutes } from './routes/health.js';
 
@@ -15,6 +16,8 @@ export interface ApiDependencies {
   logger?: Logger;
   taskQueue: string;
   municipality: string;
+  /** The process configuration (tests may pass a partial one built with `loadConfig({...})`). */
+  config?: Config;
 }
 
 /** Builds the Fastify app (not yet listening). */
@@ -34,5 +37,6 @@ export async function buildServer(deps: ApiDependencies): Promise<FastifyInstanc
       );
     },
   });
+  // Route groups by audience register below, one line each.
   return app;
 }

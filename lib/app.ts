@@ -5,7 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { buildServer } from '../api/server.js';
-import { createDatabase } from '../db/database.js';
+import { createDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { startDispatcher } from '../worker/dispatcher.js';
 import { createCaseWorker } from '../worker/worker.js';
@@ -22,6 +22,7 @@ export interface AppParts {
 }
 
 export interface RunningApp {
+  db: Db;
   apiUrl: string;
   temporalAddress: string;
   temporalUiUrl: string | null;
@@ -95,6 +96,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         logger,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         municipality: config.MUNICIPALITY_CODE,
+        config,
       });
       await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       stops.push(() => server.close());
@@ -103,6 +105,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       apiUrl = `http://${config.HTTP_HOST}:${port}`;
     }
     return {
+      db,
       apiUrl,
       temporalAddress: services.temporalAddress,
       temporalUiUrl: services.temporalUiUrl,

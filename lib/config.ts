@@ -38,6 +38,11 @@ const envSchema = z.object({
     .string()
     .regex(/^GM\d{4}$/, 'expected a CBS municipality code such as GM1911')
     .default('GM1911'),
+  /** Key of the matching hashes (BSN / birth date + address); set a long random value in production. */
+  MATCHING_SECRET: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .default('development-only-matching-secret'),
 });
 
 /** Validated configuration of one process. */

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createCaseActivities } from '../activities/case-activities.js';
+import { createCaseActivities, type OutreachChannel } from '../activities/case-activities.js';
 import type { Db } from '../db/database.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -14,6 +14,8 @@ export interface CaseWorkerOptions {
   namespace: string;
   taskQueue: string;
   db: Db;
+  /** How letters and cards are sent; default records them only (see activities/case-activities.ts). */
+  channel?: OutreachChannel;
   /** A prebuilt bundle (`bundleWorkflowCode`); without it the worker bundles `workflows/` itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
@@ -29,7 +31,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Work
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createCaseActivities({ db: options.db }),
+    activities: createCaseActivities({ db: options.db, channel: options.channel }),
     shutdownGraceTime: '10 seconds',
     ...options.overrides,
   });
