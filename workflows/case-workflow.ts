@@ -38,7 +38,8 @@ import {
 } from './search-attributes.js';
 
 const activities = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '1 minute',
+  // Database effects take milliseconds; a worker that died mid-activity is noticed after this long.
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
@@ -74,18 +75,22 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
         input.carried.snapshot as Parameters<typeof caseMachine.resolveState>[0],
       ) as Snapshot)
     : undefined;
+  // What queries show: the snapshot whose actions have all been carried out, so a caller that sees an
+  // open task in the view also finds it in the inbox table.
+  let published: Snapshot | undefined = snapshot;
   const settled = new Map<CaseEventEnvelope, string | null>();
   const queuedTaskIds = new Set<string>();
   let processedThisRun = 0;
   let projected = '';
 
   const view = (): CaseView => {
-    const ctx = snapshot?.context;
+    const shown = published;
+    const ctx = shown?.context;
     const open = ctx?.openTask ?? null;
     return {
       caseId,
-      stage: snapshot ? stageOf(snapshot.value) : 'waitingForSignal',
-      state: snapshot?.value ?? null,
+      stage: shown ? stageOf(shown.value) : 'waitingForSignal',
+      state: shown?.value ?? null,
       priority: ctx?.priority ?? 'normal',
       round: ctx?.round ?? 0,
       openTask: open
@@ -95,7 +100,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       result: ctx?.result ?? null,
       signals: ctx?.signals.length ?? 0,
       contactAttempts: ctx?.contactAttempts.length ?? 0,
-      closed: snapshot?.status === 'done',
+      closed: shown?.status === 'done',
     };
   };
 
@@ -251,6 +256,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       closed,
     };
     const fingerprint = JSON.stringify(facts);
+    published = snapshot;
     if (fingerprint === projected) return;
     projected = fingerprint;
     await activities.syncCase({
