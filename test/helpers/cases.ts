@@ -6,7 +6,12 @@ import { temporal } from '@temporalio/proto';
 import type { SignalRecord } from '../../db/repositories/intake.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
 import type { caseWorkflow } from '../../workflows/case-workflow.js';
-import { type CaseView, type CaseWorkflowInput, caseWorkflowId, getCaseView } from '../../workflows/messages.js';
+import {
+  type CaseView,
+  type CaseWorkflowInput,
+  caseWorkflowId,
+  getCaseView,
+} from '../../workflows/messages.js';
 import { type OutreachPolicy, shortPolicy } from '../../workflows/policy.js';
 import { MUNICIPALITY, residentRecord, storeTestSignal } from './fixtures.js';
 import type { TestHarness } from './temporal.js';
@@ -40,7 +45,11 @@ export async function startCase(h: TestHarness, options: StartOptions = {}) {
 }
 
 /** Polls `read` until `predicate` holds (the dev server runs real time). */
-export async function waitFor<T>(read: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 40_000): Promise<T> {
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  predicate: (value: T) => boolean,
+  timeoutMs = 40_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let value: T | undefined;
@@ -51,7 +60,8 @@ export async function waitFor<T>(read: () => Promise<T>, predicate: (value: T) =
       // A query can fail while the workflow's first task is still being scheduled: try again.
       if (Date.now() > deadline) throw err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -92,6 +102,15 @@ export async function historyText(handle: CaseHandle): Promise<string> {
 export function personalValues(record: SignalRecord): string[] {
   const r = record.resident;
   const a = record.address;
-  return [r.firstNames, r.surname, r.birthDate, r.phone, r.email, a.postcode, a.postcode.replace(' ', ''), a.street, r.bsn]
-    .filter((v): v is string => typeof v === 'string' && v.length > 0);
+  return [
+    r.firstNames,
+    r.surname,
+    r.birthDate,
+    r.phone,
+    r.email,
+    a.postcode,
+    a.postcode.replace(' ', ''),
+    a.street,
+    r.bsn,
+  ].filter((v): v is string => typeof v === 'string' && v.length > 0);
 }

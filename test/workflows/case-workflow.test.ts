@@ -6,7 +6,6 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Outcome } from '../../workflows/case-machine.js';
 import { completeTask, recordResidentContact } from '../../workflows/messages.js';
-import { MUNICIPALITY, residentRecord } from '../helpers/fixtures.js';
 import {
   type CaseHandle,
   historyText,
@@ -17,6 +16,7 @@ import {
   viewOf,
   waitFor,
 } from '../helpers/cases.js';
+import { MUNICIPALITY, residentRecord } from '../helpers/fixtures.js';
 import { createHarness, type TestHarness } from '../helpers/temporal.js';
 
 let h: TestHarness;
@@ -29,8 +29,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-const notReached = (handle: CaseHandle, taskId: string, dagdeel: 'Ochtend' | 'Middag' | 'Avond' = 'Ochtend') =>
-  handle.executeUpdate(completeTask, { args: [{ taskId, reached: false, dagdeel }] });
+const notReached = (
+  handle: CaseHandle,
+  taskId: string,
+  dagdeel: 'Ochtend' | 'Middag' | 'Avond' = 'Ochtend',
+) => handle.executeUpdate(completeTask, { args: [{ taskId, reached: false, dagdeel }] });
 
 const attemptsOf = async (caseId: string) =>
   (
@@ -44,9 +47,9 @@ const attemptsOf = async (caseId: string) =>
   ).map((a) => `${a.soort}:${a.bereikt}`);
 
 const notificationsOf = async (caseId: string) =>
-  (await h.db.selectFrom('partner_notifications').select('message').where('case_id', '=', caseId).execute()).map(
-    (n) => n.message,
-  );
+  (
+    await h.db.selectFrom('partner_notifications').select('message').where('case_id', '=', caseId).execute()
+  ).map((n) => n.message);
 
 const outboundOf = async (caseId: string) =>
   (
@@ -85,16 +88,28 @@ describe.concurrent('case workflow on the real server', () => {
     expect(result.result).toBe('Vervolghulp en/of verwijzing financieel');
     expect(result.closed).toBe(true);
 
-    const caseRow = await h.db.selectFrom('cases').selectAll().where('id', '=', result.caseId).executeTakeFirstOrThrow();
+    const caseRow = await h.db
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', result.caseId)
+      .executeTakeFirstOrThrow();
     expect(caseRow.stage).toBe('handedOver');
     expect(caseRow.closed_at).not.toBeNull();
     expect(caseRow.first_contact_at).not.toBeNull();
-    const dossiers = await h.db.selectFrom('dossiers').selectAll().where('case_id', '=', result.caseId).execute();
+    const dossiers = await h.db
+      .selectFrom('dossiers')
+      .selectAll()
+      .where('case_id', '=', result.caseId)
+      .execute();
     expect(dossiers).toHaveLength(1);
     expect(dossiers[0]?.consent_reference).toBe('TF-2026-0042');
     expect(await attemptsOf(result.caseId)).toEqual(['Brief:false', 'Telefoon:false', 'Telefoon:true']);
     expect(await notificationsOf(result.caseId)).toEqual(['picked_up']);
-    const tasks = await h.db.selectFrom('tasks').select(['status']).where('case_id', '=', result.caseId).execute();
+    const tasks = await h.db
+      .selectFrom('tasks')
+      .select(['status'])
+      .where('case_id', '=', result.caseId)
+      .execute();
     expect(tasks.map((t) => t.status)).toEqual(['completed', 'completed']);
     await maybeRecordHistory(handle, 'consent-second-call');
   });
@@ -112,10 +127,20 @@ describe.concurrent('case workflow on the real server', () => {
     expect(await notificationsOf(result.caseId)).toEqual(['declined']);
 
     // The resident's row is gone; what is left is anonymous.
-    expect(await h.db.selectFrom('residents').select('id').where('case_key', '=', stored.caseKey).execute()).toEqual([]);
-    const signal = await h.db.selectFrom('signals').selectAll().where('id', '=', stored.signalId).executeTakeFirstOrThrow();
+    expect(
+      await h.db.selectFrom('residents').select('id').where('case_key', '=', stored.caseKey).execute(),
+    ).toEqual([]);
+    const signal = await h.db
+      .selectFrom('signals')
+      .selectAll()
+      .where('id', '=', stored.signalId)
+      .executeTakeFirstOrThrow();
     expect(signal.resident_id).toBeNull();
-    const caseRow = await h.db.selectFrom('cases').selectAll().where('id', '=', result.caseId).executeTakeFirstOrThrow();
+    const caseRow = await h.db
+      .selectFrom('cases')
+      .selectAll()
+      .where('id', '=', result.caseId)
+      .executeTakeFirstOrThrow();
     expect(caseRow.personal_data_deleted_at).not.toBeNull();
     expect(caseRow.stage).toBe('closed');
 
@@ -175,7 +200,14 @@ describe.concurrent('case workflow on the real server', () => {
     const call = await openTask(handle, 'phone', 1);
     const recontactDate = new Date(Date.now() + 3_000).toISOString();
     const v = await handle.executeUpdate(completeTask, {
-      args: [{ taskId: call.taskId, reached: true, dagdeel: 'Ochtend', outcome: { kind: 'notNow', recontactDate } }],
+      args: [
+        {
+          taskId: call.taskId,
+          reached: true,
+          dagdeel: 'Ochtend',
+          outcome: { kind: 'notNow', recontactDate },
+        },
+      ],
     });
     expect(v.stage).toBe('notNow');
     await waitFor(
@@ -233,7 +265,9 @@ describe.concurrent('case workflow on the real server', () => {
     await handle.executeUpdate(recordResidentContact, {
       args: [{ channel: 'Mail', dagdeel: 'Middag', outcome: { kind: 'selfManaged' } }],
     });
-    const repeat = await startCase(h, { record: { ...record, partnerReference: `${record.partnerReference}-2` } });
+    const repeat = await startCase(h, {
+      record: { ...record, partnerReference: `${record.partnerReference}-2` },
+    });
     expect(repeat.handle.workflowId).toBe(handle.workflowId);
     const status = await waitFor(
       () =>
@@ -264,7 +298,11 @@ describe.concurrent('case workflow on the real server', () => {
     expect(v.result).toBe('Niet opgepakt: andere reden');
     expect(await outboundOf(v.caseId)).toEqual([]);
     expect(await notificationsOf(v.caseId)).toEqual(['not_picked_up']);
-    const signal = await h.db.selectFrom('signals').select('status').where('id', '=', stored.signalId).executeTakeFirstOrThrow();
+    const signal = await h.db
+      .selectFrom('signals')
+      .select('status')
+      .where('id', '=', stored.signalId)
+      .executeTakeFirstOrThrow();
     expect(signal.status).toBe('Niet opgepakt: andere reden');
     await handle.terminate('test finished');
   });
@@ -280,7 +318,15 @@ describe.concurrent('case workflow on the real server', () => {
       record: { ...record, partnerReference: 'WATER-1', amount: 180 },
       partner: { name: 'Waterbedrijf Test', type: 'Water' },
     });
-    expect(second.stored.caseKey).toBe((await h.db.selectFrom('residents').select('case_key').where('first_names', '=', record.resident.firstNames).executeTakeFirstOrThrow()).case_key);
+    expect(second.stored.caseKey).toBe(
+      (
+        await h.db
+          .selectFrom('residents')
+          .select('case_key')
+          .where('first_names', '=', record.resident.firstNames)
+          .executeTakeFirstOrThrow()
+      ).case_key,
+    );
     const v = await waitFor(
       () => viewOf(handle),
       (v) => v.signals === 2,
@@ -289,7 +335,8 @@ describe.concurrent('case workflow on the real server', () => {
     expect(v.priority).toBe('high');
     expect(await outboundOf(v.caseId)).toEqual(['letter:first']);
     const caseRow = await waitFor(
-      () => h.db.selectFrom('cases').select('partner_types').where('id', '=', v.caseId).executeTakeFirstOrThrow(),
+      () =>
+        h.db.selectFrom('cases').select('partner_types').where('id', '=', v.caseId).executeTakeFirstOrThrow(),
       (c) => c.partner_types.length === 2,
     );
     expect(caseRow.partner_types).toEqual(['Huur', 'Water']);
@@ -315,12 +362,35 @@ describe.concurrent('case workflow on the real server', () => {
     const { handle } = await startCase(h);
     const task = await openTask(handle, 'phone', 1);
     const submit = () =>
-      handle.executeUpdate(completeTask, { args: [{ taskId: task.taskId, reached: false, dagdeel: 'Ochtend' }] });
+      handle.executeUpdate(completeTask, {
+        args: [{ taskId: task.taskId, reached: false, dagdeel: 'Ochtend' }],
+      });
     const results = await Promise.allSettled([submit(), submit()]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
     const v = await viewOf(handle);
     expect(v.contactAttempts).toBe(2); // letter + one phone attempt
+    await handle.terminate('test finished');
+  });
+
+  it('continues as new with its snapshot and finishes the same case in a later run', async () => {
+    const { handle } = await startCase(h, { extraInput: { maxEventsPerRun: 2 } });
+    const firstRunId = (await handle.describe()).runId;
+    const call = await openTask(handle, 'phone', 1);
+    await notReached(handle, call.taskId);
+    const next = await openTask(handle, 'phone', 2);
+    await handle.executeUpdate(completeTask, {
+      args: [
+        { taskId: next.taskId, reached: true, dagdeel: 'Middag', outcome: { kind: 'referralNonFinancial' } },
+      ],
+    });
+    const described = await handle.describe();
+    expect(described.runId).not.toBe(firstRunId);
+    const v = await viewOf(handle);
+    expect(v.caseId).toBe(firstRunId); // the case keeps its id across runs
+    expect(v.stage).toBe('concluded');
+    expect(v.result).toBe('Vervolghulp en/of verwijzing niet financieel');
+    expect(v.contactAttempts).toBe(3);
     await handle.terminate('test finished');
   });
 
