@@ -2,6 +2,8 @@
  * Composes the running system from its parts: services, migrations, worker, dispatcher and API.
  * The same composition serves `npm start` (everything) and the separately scaled processes.
  */
+
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { buildServer } from '../api/server.js';
@@ -12,6 +14,7 @@ import { createCaseWorker } from '../worker/worker.js';
 import { DEFAULT_POLICY } from '../workflows/policy.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { createEncryptionCodec, loadPayloadKey } from './payload-codec.js';
 import { startServices } from './services.js';
 
 export interface AppParts {
@@ -48,6 +51,13 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     });
     stops.push(() => db.destroy());
     await migrateToLatest(db);
+    const dataConverter = {
+      payloadCodecs: [
+        createEncryptionCodec(
+          loadPayloadKey(config.PAYLOAD_ENCRYPTION_KEY, join(config.DATA_DIR, 'payload-key')),
+        ),
+      ],
+    };
 
     if (parts.worker) {
       // Route the SDK's own logs through pino, warnings and up, so the terminal stays readable.
@@ -61,6 +71,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       const connection = await NativeConnection.connect({ address: services.temporalAddress });
       stops.push(() => connection.close());
       const worker: Worker = await createCaseWorker({
+        dataConverter,
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -77,7 +88,11 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       stops.push(() => clientConnection.close());
       const dispatcher = startDispatcher({
         db,
-        client: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+        client: new Client({
+          connection: clientConnection,
+          namespace: config.TEMPORAL_NAMESPACE,
+          dataConverter,
+        }),
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         policyFor: () => DEFAULT_POLICY,
         logger,
@@ -89,7 +104,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     if (parts.api) {
       const connection = Connection.lazy({ address: services.temporalAddress });
       stops.push(() => connection.close());
-      const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
       const server = await buildServer({
         db,
         temporal,

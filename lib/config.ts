@@ -38,11 +38,89 @@ const envSchema = z.object({
     .string()
     .regex(/^GM\d{4}$/, 'expected a CBS municipality code such as GM1911')
     .default('GM1911'),
+  /** Base64 of 32 random bytes; encrypts every Temporal payload. Unset: a key file under DATA_DIR. */
+  PAYLOAD_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, { message: 'expected base64 of exactly 32 bytes' })
+    .optional(),
   /** Key of the matching hashes (BSN / birth date + address); set a long random value in production. */
   MATCHING_SECRET: z
     .string()
     .min(16, 'expected at least 16 characters')
     .default('development-only-matching-secret'),
+  /** Sender of letters and e-mails (defaults: Gemeente Hollands Kroon, from its vroegsignalering page). */
+  MUNICIPALITY_NAME: z.string().trim().min(1).default('Gemeente Hollands Kroon'),
+  MUNICIPALITY_TEAM: z.string().trim().min(1).default('Team Schulddienstverlening'),
+  MUNICIPALITY_PHONE: z.string().trim().min(1).default('088-321 5000'),
+  MUNICIPALITY_EMAIL: z.string().trim().email('expected an e-mail address').default('schulddienstverlening@hollandskroon.nl'),
+  MUNICIPALITY_OPENING_HOURS: z.string().trim().min(1).default('op werkdagen van 8.30 tot 17.00 uur'),
+  MUNICIPALITY_WEBSITE: z.string().trim().min(1).default('www.hollandskroon.nl'),
+  MUNICIPALITY_POSTAL_ADDRESS: z.string().trim().min(1).default('Postbus 8000, 1760 DA Anna Paulowna'),
+  /** PNG or JPEG drawn at the top of letters; unset: the name as a word mark. */
+  MUNICIPALITY_LOGO: z.string().min(1).optional(),
+  /** Folder of the editable letter templates. */
+  LETTER_TEMPLATES_DIR: z.string().min(1).default('templates/letters'),
+  /** TrueType fonts embedded in letters; unset: DejaVu Sans when installed, else Helvetica. */
+  LETTER_FONT: z.string().min(1).optional(),
+  LETTER_FONT_BOLD: z.string().min(1).optional(),
+  /** Print outbox folder (one sub-folder and manifest.csv per day); unset: <DATA_DIR>/outbox. */
+  PRINT_OUTBOX_DIR: z.string().min(1).optional(),
+  /** SMTP server for e-mail to residents; unset: `npm start` runs a local demo server, a lone worker sends none. */
+  SMTP_URL: optionalUrl(['smtp://', 'smtps://']),
+  /** From address; unset: "<MUNICIPALITY_NAME>" <MUNICIPALITY_EMAIL>. */
+  MAIL_FROM: z.string().trim().min(3).optional(),
+  /** Port of the local demo SMTP server started by `npm start` when SMTP_URL is unset. */
+  DEMO_SMTP_PORT: port.default(2525),
+  /** `true`: a delivered e-mail replaces the paper letter (a failed one still falls back to it). */
+  EMAIL_REPLACES_LETTER: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Largest signal batch body (JSON or CSV) a partner may send, in bytes; larger ones get 413. */
+  INTAKE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(128 * 1024 * 1024),
+  /** Most rows in one signal batch; further rows are rejected unread. */
+  INTAKE_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
+  /** Inhabitants for the monitor's rates per 1,000: a number for MUNICIPALITY_CODE, or `GM1911=49000,GM0363=...`. */
+  MUNICIPALITY_INHABITANTS: z
+    .string()
+    .trim()
+    .regex(
+      /^(\d+|GM\d{4}=\d+(,\s*GM\d{4}=\d+)*)$/,
+      'expected a number, or a list such as GM1911=49000,GM0363=931000',
+    )
+    .optional(),
+  /** Where the DDAS interface for CBS is mounted (`POST <path>/gegevens`). */
+  DDAS_MOUNT_PATH: z
+    .string()
+    .regex(/^(\/[\w.-]+)+$/, 'expected a path such as /ddas/v1')
+    .default('/ddas/v1'),
+  /** codeGegevensleverancier in the DDAS delivery. */
+  DDAS_SUPPLIER_CODE: z.string().trim().min(1).default('vroegsignalering'),
+  /** aanleverendeOrganisatie.naam; unset: "Gemeente <MUNICIPALITY_CODE>". */
+  DDAS_ORGANISATION_NAME: z.string().trim().min(1).optional(),
+  DDAS_ORGANISATION_KVK: z
+    .string()
+    .regex(/^\d{8}$/, 'expected an 8-digit KvK number')
+    .optional(),
+  /** Production: tokens are verified against this issuer's JWKS; unset: the demo token endpoint issues them. */
+  DDAS_OAUTH_JWKS_URL: optionalUrl(['https://', 'http://']),
+  DDAS_OAUTH_ISSUER: z.string().trim().min(1).optional(),
+  DDAS_OAUTH_AUDIENCE: z.string().trim().min(1).optional(),
+  DDAS_OAUTH_SCOPE: z.string().trim().min(1).default('read'),
+  /** Client credentials accepted by the demo token endpoint. */
+  DDAS_CLIENT_ID: z.string().trim().min(1).default('cbs-demo'),
+  DDAS_CLIENT_SECRET: z
+    .string()
+    .min(16, 'expected at least 16 characters')
+    .default('development-only-ddas-client-secret'),
+  /** PEM files of the signing key and certificate chain (leaf first); unset: a self-signed demo pair in DATA_DIR. */
+  DDAS_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  DDAS_SIGNING_CERT_FILE: z.string().min(1).optional(),
+  DDAS_SIGNING_KID: z.string().min(1).optional(),
+  /** `required`: requests without a valid nlgov-adr-payload-sig are refused; `optional`: checked when present. */
+  DDAS_REQUEST_SIGNATURE: z.enum(['optional', 'required']).default('optional'),
+  /** PEM bundle of certificates a signed request's x5c chain must end in; unset: any certificate. */
+  DDAS_TRUSTED_CERTS_FILE: z.string().min(1).optional(),
 });
 
 /** Validated configuration of one process. */
@@ -60,8 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
-    // Show what was given, except for the database URL which may carry a password.
-    const given = name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+    // Show what was given, except for the URLs which may carry a password.
+    const given = name === 'DATABASE_URL' || name === 'SMTP_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
     return `  ${name}: ${issue.message}${given}`;
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

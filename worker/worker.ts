@@ -18,6 +18,8 @@ export interface CaseWorkerOptions {
   channel?: OutreachChannel;
   /** A prebuilt bundle (`bundleWorkflowCode`); without it the worker bundles `workflows/` itself. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Payload codecs (encryption); tests without it see payloads in clear text. */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
   overrides?: Partial<WorkerOptions>;
 }
@@ -33,6 +35,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Work
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createCaseActivities({ db: options.db, channel: options.channel }),
     shutdownGraceTime: '10 seconds',
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...options.overrides,
   });
 }

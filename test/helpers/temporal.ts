@@ -1,6 +1,7 @@
 /** Helpers for tests that run case workflows on the real Temporal dev server and PostgreSQL. */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createDatabase, type Db } from '../../db/database.js';
@@ -28,11 +29,11 @@ export interface TestHarness {
 }
 
 /** Opens the test database and a Temporal client with a task queue of its own. */
-export async function createHarness(): Promise<TestHarness> {
+export async function createHarness(options: { dataConverter?: DataConverter } = {}): Promise<TestHarness> {
   quietRuntime();
   const db = createDatabase(inject('databaseUrl'), { max: 5 });
   const connection = await Connection.connect({ address: inject('temporalAddress') });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: options.dataConverter });
   const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const taskQueue = `test-${randomUUID()}`;
   const running = new Map<Worker, Promise<void>>();
@@ -47,6 +48,7 @@ export async function createHarness(): Promise<TestHarness> {
         taskQueue,
         db,
         workflowBundle: { codePath: inject('workflowBundlePath') },
+        dataConverter: options.dataConverter,
         overrides: { shutdownGraceTime: '1 second' },
       });
       running.set(worker, worker.run());
