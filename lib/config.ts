@@ -38,6 +38,8 @@ const envSchema = z.object({
     .string()
     .regex(/^GM\d{4}$/, 'expected a CBS municipality code such as GM1911')
     .default('GM1911'),
+  /** JSON file with outreach policies per municipality (partial, over the defaults); see lib/policy.ts. */
+  POLICY_FILE: z.string().min(1).optional(),
   /** Base64 of 32 random bytes; encrypts every Temporal payload. Unset: a key file under DATA_DIR. */
   PAYLOAD_ENCRYPTION_KEY: z
     .string()
