@@ -1,0 +1,242 @@
+/**
+ * Authentication of the workspace, behind one module so a municipality's OpenID Connect provider can
+ * replace the password login: everything else only uses `registerAuth`, `requireUser` and `request.user`.
+ *
+ * Sessions live in PostgreSQL (any API process can serve any request); the cookie is a random secret,
+ * Secure, HttpOnly, SameSite=Lax, and the table holds only its SHA-256. Every state-changing request of a
+ * signed-in user must carry the session's CSRF token (form field `_csrf` or header `x-csrf-token`), and a
+ * cross-site `Origin` is refused outright.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Db } from '../../db/database.js';
+import {
+  deleteSession,
+  findActiveUserByUsername,
+  findSession,
+  insertSession,
+} from '../../db/repositories/users.js';
+import { html, page, registerWebAssets } from '../web/layout.js';
+import { verifyPassword } from './password.js';
+
+export { hashPassword } from './password.js';
+
+/** What a user may do: caseworker (tasks), team lead (also reassigns), manager (reports), admin (all). */
+export const ROLES = ['caseworker', 'teamlead', 'manager', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+/** The teams that hold cases. */
+export const TEAMS = ['schulddienstverlening', 'wijkteam'] as const;
+export type Team = (typeof TEAMS)[number];
+
+/** The signed-in user of a request. */
+export interface SessionUser {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: Role[];
+  teams: Team[];
+  csrfToken: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `requireUser` (null before it ran or when nobody is signed in). */
+    user: SessionUser | null;
+  }
+  interface FastifyInstance {
+    vsAuth: AuthState;
+  }
+}
+
+interface AuthState {
+  db: Db;
+  cookieName: string;
+  secure: boolean;
+  sessionMs: number;
+}
+
+export interface AuthOptions {
+  db: Db;
+  /** Secure cookies (default true; browsers accept them on http://localhost and 127.0.0.1 too). */
+  secureCookies?: boolean;
+  /** Session lifetime, default 10 hours (a working day). */
+  sessionHours?: number;
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Whether the request comes from the API (JSON answers) rather than a page (redirects, HTML). */
+export function wantsJson(request: FastifyRequest): boolean {
+  return request.url.startsWith('/api/');
+}
+
+/** Registers cookies, form bodies, the login and logout pages (idempotent: several route groups may call it). */
+export async function registerAuth(app: FastifyInstance, options: AuthOptions): Promise<void> {
+  if (app.hasDecorator('vsAuth')) return;
+  const secure = options.secureCookies ?? true;
+  app.decorate('vsAuth', {
+    db: options.db,
+    secure,
+    cookieName: secure ? '__Host-vs_session' : 'vs_session',
+    sessionMs: (options.sessionHours ?? 10) * 3_600_000,
+  });
+  app.decorateRequest('user', null);
+  if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie);
+  if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(fastifyFormbody);
+  await registerWebAssets(app);
+
+  // A cross-site form post never reaches a handler, signed in or not.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!UNSAFE_METHODS.has(request.method)) return;
+    const origin = request.headers.origin;
+    if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host) {
+      return reply.code(403).send({ error: 'cross-site request refused' });
+    }
+    if (origin === 'null') return reply.code(403).send({ error: 'cross-site request refused' });
+  });
+
+  app.get('/login', async (request, reply) => {
+    const query = request.query as { next?: string; fout?: string };
+    return reply.type('text/html; charset=utf-8').send(loginPage(safeNext(query.next), query.fout === '1'));
+  });
+
+  app.post('/login', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const next = safeNext(typeof body.next === 'string' ? body.next : undefined);
+    const user = username ? await findActiveUserByUsername(options.db, username) : undefined;
+    const ok = await verifyPassword(password, user?.password_hash);
+    if (!user || !ok) {
+      request.log.info({ event: 'login_failed' }, 'login failed');
+      return reply
+        .code(401)
+        .type('text/html; charset=utf-8')
+        .send(loginPage(next, true, username));
+    }
+    const secret = randomBytes(32).toString('base64url');
+    const state = app.vsAuth;
+    await insertSession(options.db, {
+      idHash: sha256(secret),
+      userId: user.id,
+      csrfToken: randomBytes(24).toString('base64url'),
+      expiresAt: new Date(Date.now() + state.sessionMs),
+    });
+    request.log.info({ event: 'login', userId: user.id }, 'signed in');
+    reply.setCookie(state.cookieName, secret, {
+      path: '/',
+      httpOnly: true,
+      secure: state.secure,
+      sameSite: 'lax',
+      maxAge: Math.floor(state.sessionMs / 1000),
+    });
+    return reply.redirect(next, 303);
+  });
+
+  app.post('/uitloggen', { preHandler: requireUser() }, async (request, reply) => {
+    const secret = request.cookies[app.vsAuth.cookieName];
+    if (secret) await deleteSession(options.db, sha256(secret));
+    reply.clearCookie(app.vsAuth.cookieName, { path: '/', secure: app.vsAuth.secure, httpOnly: true });
+    return reply.redirect('/login', 303);
+  });
+}
+
+/** Only local paths after login, never another site. */
+function safeNext(next: string | undefined): string {
+  return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/taken';
+}
+
+function loginPage(next: string, failed: boolean, username = ''): string {
+  return page({
+    title: 'Inloggen',
+    notice: failed ? { kind: 'error', text: 'De gebruikersnaam of het wachtwoord klopt niet.' } : null,
+    body: html`<form method="post" action="/login" class="utrecht-form vs-form vs-login">
+  <input type="hidden" name="next" value="${next}">
+  <div class="utrecht-form-field utrecht-form-field--text">
+    <label class="utrecht-form-label" for="username">Gebruikersnaam</label>
+    <input class="utrecht-textbox utrecht-textbox--html-input" id="username" name="username" autocomplete="username" required value="${username}"${username ? '' : html` autofocus`}>
+  </div>
+  <div class="utrecht-form-field utrecht-form-field--text">
+    <label class="utrecht-form-label" for="password">Wachtwoord</label>
+    <input class="utrecht-textbox utrecht-textbox--html-input" id="password" name="password" type="password" autocomplete="current-password" required>
+  </div>
+  <button type="submit" class="utrecht-button utrecht-button--primary-action">Inloggen</button>
+</form>`,
+  });
+}
+
+async function loadUser(request: FastifyRequest): Promise<SessionUser | null> {
+  if (request.user) return request.user;
+  const state = request.server.vsAuth;
+  const secret = request.cookies[state.cookieName];
+  if (!secret) return null;
+  const row = await findSession(state.db, sha256(secret), new Date());
+  if (!row) return null;
+  request.user = {
+    id: row.userId,
+    username: row.username,
+    displayName: row.displayName,
+    roles: row.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r)),
+    teams: row.teams.filter((t): t is Team => (TEAMS as readonly string[]).includes(t)),
+    csrfToken: row.csrfToken,
+  };
+  return request.user;
+}
+
+function deny(request: FastifyRequest, reply: FastifyReply, code: 401 | 403, message: string) {
+  if (wantsJson(request)) return reply.code(code).send({ error: message });
+  if (code === 401) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+  return reply
+    .code(code)
+    .type('text/html; charset=utf-8')
+    .send(
+      page({
+        title: 'Geen toegang',
+        user: request.user,
+        body: html`<p class="utrecht-paragraph">${message}</p>`,
+      }),
+    );
+}
+
+/**
+ * A preHandler that lets only a signed-in user through (with one of `roles`, when given), checks the
+ * CSRF token of state-changing requests, and sets `request.user`.
+ */
+export function requireUser(roles?: readonly Role[]): preHandlerAsyncHookHandler {
+  return async function requireUserHandler(request, reply) {
+    const user = await loadUser(request);
+    if (!user) return deny(request, reply, 401, 'Log eerst in.');
+    if (roles && !roles.some((r) => user.roles.includes(r))) {
+      return deny(request, reply, 403, 'U heeft geen toegang tot deze pagina.');
+    }
+    if (UNSAFE_METHODS.has(request.method)) {
+      const header = request.headers['x-csrf-token'];
+      const field = (request.body as Record<string, unknown> | undefined)?._csrf;
+      const token = typeof header === 'string' ? header : typeof field === 'string' ? field : '';
+      if (!sameToken(token, user.csrfToken)) {
+        return deny(
+          request,
+          reply,
+          403,
+          'Het formulier is verlopen. Laad de pagina opnieuw en probeer het nog eens.',
+        );
+      }
+    }
+  };
+}
+
+/** The signed-in user of a request that passed `requireUser`. */
+export function userOf(request: FastifyRequest): SessionUser {
+  if (!request.user) throw new Error('requireUser() must run before this handler');
+  return request.user;
+}

@@ -1,0 +1,114 @@
+/**
+ * Completing a task and recording a resident's own contact: both go to the case workflow as Temporal
+ * Updates, whose validator may refuse (the task was done by a colleague, the case moved on). A refusal is
+ * a normal answer with the workflow's Dutch sentence, not an error. Free-text notes stay in PostgreSQL.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Db } from '../../../db/database.js';
+import { findCaseForTeams } from '../../../db/repositories/cases.js';
+import { findTaskForTeams, recordTaskNote, waitForTaskClosed } from '../../../db/repositories/tasks.js';
+import { dagdeelOf } from '../../../workflows/ddas.js';
+import { type CaseView, completeTask, recordResidentContact } from '../../../workflows/messages.js';
+import type { SessionUser } from '../../auth/index.js';
+import { CONTACT_CHANNELS, type CompleteTaskBody, type ResidentContactBody } from './outcomes.js';
+
+export type ActionResult =
+  | { status: 'ok'; view: CaseView; caseId: string }
+  | { status: 'not-found' }
+  | { status: 'refused'; message: string }
+  | { status: 'unavailable'; message: string };
+
+const UNAVAILABLE =
+  'Het vastleggen lukt nu niet: het systeem is even niet bereikbaar. Probeer het zo opnieuw.';
+
+/** Maps Temporal's answer to an update onto a result the pages and the API show. */
+async function runUpdate(run: () => Promise<CaseView>, caseId: string): Promise<ActionResult> {
+  try {
+    return { status: 'ok', view: await run(), caseId };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      return { status: 'refused', message: err.cause?.message ?? 'Dit kan nu niet worden vastgelegd.' };
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      return { status: 'refused', message: 'Deze zaak is al afgesloten.' };
+    }
+    return { status: 'unavailable', message: UNAVAILABLE };
+  }
+}
+
+export interface CompleteTaskOptions {
+  db: Db;
+  temporal: Client;
+  user: SessionUser;
+  taskId: string;
+  body: CompleteTaskBody;
+  now?: number;
+}
+
+/** Sends the outcome of a phone call or home visit to the case workflow. */
+export async function completeTaskUseCase(options: CompleteTaskOptions): Promise<ActionResult> {
+  const { db, user, body } = options;
+  const task = await findTaskForTeams(db, options.taskId, user.teams);
+  if (!task) return { status: 'not-found' };
+  const lead = user.roles.includes('teamlead') || user.roles.includes('admin');
+  if (task.status === 'open' && task.assigned_to && task.assigned_to !== user.username && !lead) {
+    return {
+      status: 'refused',
+      message: 'Deze taak is door een collega opgepakt. Vraag die collega of de teamleider.',
+    };
+  }
+  const handle = options.temporal.workflow.getHandle(task.workflow_id);
+  const result = await runUpdate(
+    () =>
+      handle.executeUpdate(completeTask, {
+        // The same submission (double click, retried request) is one update: Temporal returns its result.
+        updateId: `task:${task.id}:${body.submissionId ?? randomUUID()}`,
+        args: [
+          {
+            taskId: task.machine_task_id,
+            reached: body.reached,
+            dagdeel: body.dagdeel ?? dagdeelOf(options.now ?? Date.now()),
+            ...(body.reached && body.outcome ? { outcome: body.outcome } : {}),
+          },
+        ],
+      }),
+    task.case_id,
+  );
+  if (result.status === 'ok') {
+    await recordTaskNote(db, task.id, body.note?.trim() || null, user.username);
+    await waitForTaskClosed(db, task.id);
+  }
+  return result;
+}
+
+export interface ResidentContactOptions {
+  db: Db;
+  temporal: Client;
+  user: SessionUser;
+  caseId: string;
+  body: ResidentContactBody;
+  now?: number;
+}
+
+/** Records that the resident contacted the team (phone, e-mail, desk) and what came of it. */
+export async function recordResidentContactUseCase(options: ResidentContactOptions): Promise<ActionResult> {
+  const { body } = options;
+  const found = await findCaseForTeams(options.db, options.caseId, options.user.teams);
+  if (!found) return { status: 'not-found' };
+  const handle = options.temporal.workflow.getHandle(found.workflow_id);
+  return runUpdate(
+    () =>
+      handle.executeUpdate(recordResidentContact, {
+        updateId: `contact:${found.id}:${body.submissionId ?? randomUUID()}`,
+        args: [
+          {
+            channel: CONTACT_CHANNELS[body.channel].soort,
+            dagdeel: body.dagdeel ?? dagdeelOf(options.now ?? Date.now()),
+            outcome: body.outcome,
+          },
+        ],
+      }),
+    found.id,
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * The shapes caseworkers send (JSON or form) for a task outcome or a resident's own contact, validated
+ * with zod at the edge, and their Dutch labels.
+ */
+import { z } from 'zod';
+import { OUTCOME_KINDS, type OutcomeKind } from '../../../workflows/case-machine.js';
+import { DAGDELEN } from '../../../workflows/ddas.js';
+
+/** Dutch labels of the outcomes, in the order the forms show them. */
+export const OUTCOME_LABELS: Record<OutcomeKind, string> = {
+  consent: 'Toestemming: overdracht naar schuldhulpverlening',
+  declined: 'Wil geen hulp',
+  selfManaged: 'Regelt het zelf',
+  alreadyPaid: 'Heeft al betaald of een regeling getroffen',
+  knownToDebtHelp: 'Al bekend bij schuldhulpverlening',
+  otherProgramme: 'Heeft al een ander traject',
+  adviceQuickFix: 'Advies of quick fix gegeven',
+  referralFinancial: 'Doorverwezen: financiële hulp',
+  referralNonFinancial: 'Doorverwezen: niet-financiële hulp',
+  notNow: 'Nu niet, later opnieuw contact',
+};
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'verwacht een datum (JJJJ-MM-DD)');
+const simpleKinds = OUTCOME_KINDS.filter((k) => k !== 'consent' && k !== 'notNow');
+
+export const outcomeSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('consent'),
+    consentDate: isoDate,
+    consentReference: z.string().trim().min(1, 'vul het kenmerk van het formulier in').max(64),
+  }),
+  z.object({ kind: z.literal('notNow'), recontactDate: isoDate }),
+  ...simpleKinds.map((kind) => z.object({ kind: z.literal(kind) })),
+]);
+
+/** Body of `POST /api/v1/tasks/{id}/complete`. */
+export const completeTaskBody = z
+  .object({
+    reached: z.boolean(),
+    /** Defaults to the dagdeel of now. */
+    dagdeel: z.enum(DAGDELEN).optional(),
+    outcome: outcomeSchema.optional(),
+    /** Free text; stored with the task, never sent to the workflow. */
+    note: z.string().max(2000).optional(),
+    /** Makes a repeated submission (double click, retry) complete the task once. */
+    submissionId: z.uuid().optional(),
+  })
+  .refine((b) => !b.reached || b.outcome !== undefined, {
+    message: 'kies een uitkomst van het gesprek',
+    path: ['outcome'],
+  });
+export type CompleteTaskBody = z.infer<typeof completeTaskBody>;
+
+/** How the resident reached the team, and the DDAS contactsoort it is recorded as. */
+export const CONTACT_CHANNELS = {
+  phone: { label: 'Telefonisch', soort: 'Telefoon' },
+  email: { label: 'Per e-mail', soort: 'Mail' },
+  desk: { label: 'Aan de balie', soort: 'Afspraak op locatie' },
+} as const;
+export type ContactChannel = keyof typeof CONTACT_CHANNELS;
+
+/** Body of `POST /api/v1/cases/{id}/resident-contact`. */
+export const residentContactBody = z.object({
+  channel: z.enum(['phone', 'email', 'desk']),
+  dagdeel: z.enum(DAGDELEN).optional(),
+  outcome: outcomeSchema,
+  submissionId: z.uuid().optional(),
+});
+export type ResidentContactBody = z.infer<typeof residentContactBody>;
+
+/** Turns a flat HTML form into the JSON shape (fields: reached, outcome, consentDate, ...). */
+export function outcomeFromForm(form: Record<string, unknown>): unknown {
+  const kind = form.outcome;
+  if (typeof kind !== 'string' || kind === '') return undefined;
+  if (kind === 'consent')
+    return { kind, consentDate: form.consentDate, consentReference: form.consentReference };
+  if (kind === 'notNow') return { kind, recontactDate: form.recontactDate };
+  return { kind };
+}
+
+/** Dutch messages of a zod error, one per field. */
+export function issuesOf(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.join('.') || 'invoer'}: ${i.message}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * What the case page shows: the case read model, the resident and household (personal data, only for
+ * the team that holds the case), the signals, and the timeline of tasks, contact attempts and letters.
+ */
+import type { Db } from '../database.js';
+import { isUuid } from './tasks.js';
+
+/** A case of one of `teams`; undefined when absent or held by another team. */
+export async function findCaseForTeams(db: Db, id: string, teams: readonly string[]) {
+  if (teams.length === 0 || !isUuid(id)) return undefined;
+  return db
+    .selectFrom('cases')
+    .selectAll()
+    .where('id', '=', id)
+    .where('team', 'in', [...teams])
+    .executeTakeFirst();
+}
+
+/** Everything the case page shows besides the case row. */
+export async function caseDetails(db: Db, c: { id: string; case_key: string; municipality: string }) {
+  const resident = await db
+    .selectFrom('residents')
+    .selectAll()
+    .where('case_key', '=', c.case_key)
+    .executeTakeFirst();
+  const household = resident
+    ? await db
+        .selectFrom('residents')
+        .select(['first_names', 'surname_prefix', 'surname', 'birth_date'])
+        .where('household_key', '=', resident.household_key)
+        .where('municipality', '=', c.municipality)
+        .where('id', '<>', resident.id)
+        .orderBy('birth_date')
+        .limit(20)
+        .execute()
+    : [];
+  const [signals, tasks, attempts, letters] = await Promise.all([
+    db
+      .selectFrom('signals as s')
+      .innerJoin('partners as p', 'p.id', 's.partner_id')
+      .select([
+        's.id',
+        'p.name as partnerName',
+        's.partner_type',
+        's.amount',
+        's.arrears_since',
+        's.signal_date',
+        's.crisis',
+        's.warm_handover',
+        's.status',
+        's.received_at',
+      ])
+      .where('s.case_key', '=', c.case_key)
+      .where('s.municipality', '=', c.municipality)
+      .orderBy('s.received_at')
+      .execute(),
+    db.selectFrom('tasks').selectAll().where('case_id', '=', c.id).orderBy('created_at').execute(),
+    db
+      .selectFrom('contact_attempts')
+      .selectAll()
+      .where('case_id', '=', c.id)
+      .orderBy('attempted_at')
+      .execute(),
+    db
+      .selectFrom('outbound_messages')
+      .select(['channel', 'template', 'status', 'created_at'])
+      .where('case_id', '=', c.id)
+      .orderBy('created_at')
+      .execute(),
+  ]);
+  return { resident, household, signals, tasks, attempts, letters };
+}

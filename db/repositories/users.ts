@@ -1,0 +1,105 @@
+/**
+ * Users of the workspace and their browser sessions. Passwords arrive here already hashed
+ * (`api/auth/password.ts`); session ids arrive as their SHA-256 so the table never holds a usable cookie.
+ */
+import type { Db } from '../database.js';
+import type { User } from '../tables/users.table.js';
+
+/** An active user by login name, or undefined. */
+export async function findActiveUserByUsername(db: Db, username: string): Promise<User | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('username', '=', username)
+    .where('active', '=', true)
+    .executeTakeFirst();
+}
+
+export interface UserInput {
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  roles: string[];
+  teams: string[];
+}
+
+/** Creates a user unless the login name exists; returns whether it was created. */
+export async function createUserIfMissing(db: Db, input: UserInput): Promise<boolean> {
+  const row = await db
+    .insertInto('users')
+    .values({
+      username: input.username,
+      display_name: input.displayName,
+      password_hash: input.passwordHash,
+      roles: input.roles,
+      teams: input.teams,
+    })
+    .onConflict((oc) => oc.column('username').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Whether a login name is taken. */
+export async function userExists(db: Db, username: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Stores a new session. */
+export async function insertSession(
+  db: Db,
+  session: { idHash: string; userId: string; csrfToken: string; expiresAt: Date },
+): Promise<void> {
+  await db
+    .insertInto('user_sessions')
+    .values({
+      id_hash: session.idHash,
+      user_id: session.userId,
+      csrf_token: session.csrfToken,
+      expires_at: session.expiresAt,
+    })
+    .execute();
+}
+
+/** The unexpired session with this id hash and its (active) user. */
+export async function findSession(db: Db, idHash: string, now: Date) {
+  return db
+    .selectFrom('user_sessions')
+    .innerJoin('users', 'users.id', 'user_sessions.user_id')
+    .select([
+      'users.id as userId',
+      'users.username',
+      'users.display_name as displayName',
+      'users.roles',
+      'users.teams',
+      'user_sessions.csrf_token as csrfToken',
+      'user_sessions.expires_at as expiresAt',
+    ])
+    .where('user_sessions.id_hash', '=', idHash)
+    .where('user_sessions.expires_at', '>', now)
+    .where('users.active', '=', true)
+    .executeTakeFirst();
+}
+
+/** Ends a session (logout). */
+export async function deleteSession(db: Db, idHash: string): Promise<void> {
+  await db.deleteFrom('user_sessions').where('id_hash', '=', idHash).execute();
+}
+
+/** Removes expired sessions; returns how many. */
+export async function deleteExpiredSessions(db: Db, now: Date): Promise<number> {
+  const result = await db.deleteFrom('user_sessions').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Display names of the given users (for "assigned to" columns). */
+export async function displayNames(db: Db, usernames: string[]): Promise<Map<string, string>> {
+  if (usernames.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('users')
+    .select(['username', 'display_name'])
+    .where('username', 'in', usernames)
+    .execute();
+  return new Map(rows.map((r) => [r.username, r.display_name]));
+}

@@ -1,0 +1,175 @@
+/**
+ * The caseworker API on the real Temporal dev server and PostgreSQL: sign-in, team isolation, claim,
+ * completion through the workflow's Update, and the refusal a second completion gets.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../api/server.js';
+import { MUNICIPALITY } from '../helpers/fixtures.js';
+import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import { makeUser, openTask, signIn, startCase } from './caseworker-helpers.js';
+
+let h: TestHarness;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  h = await createHarness();
+  await h.startWorker();
+  app = await buildServer({
+    db: h.db,
+    temporal: h.client,
+    taskQueue: h.taskQueue,
+    municipality: MUNICIPALITY,
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  await h?.close();
+});
+
+describe('caseworker API', () => {
+  it('refuses the API without a session and a wrong password', async () => {
+    expect((await app.inject({ method: 'GET', url: '/api/v1/tasks' })).statusCode).toBe(401);
+    const page = await app.inject({ method: 'GET', url: '/taken' });
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/login?next=%2Ftaken');
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { username: user, password: 'fout' },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toContain('klopt niet');
+  });
+
+  it('sets a Secure HttpOnly session cookie and demands the CSRF token on changes', async () => {
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { username: user, password: 'test-wachtwoord-123' },
+    });
+    const cookie = res.cookies[0]!;
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
+    const { stored } = await startCase(h);
+    const task = await openTask(h.db, stored.caseKey, 'phone', 1);
+    const session = `${cookie.name}=${cookie.value}`;
+    const noToken = await app.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${task.id}/claim`,
+      headers: { cookie: session },
+    });
+    expect(noToken.statusCode).toBe(403);
+    const crossSite = await app.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${task.id}/claim`,
+      headers: { cookie: session, origin: 'https://evil.example' },
+    });
+    expect(crossSite.statusCode).toBe(403);
+  });
+
+  it('claims, completes "not reached" and shows the next attempt; another team gets 404', async () => {
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const other = await makeUser(h.db, ['caseworker'], ['wijkteam']);
+    const { cookie, csrf } = await signIn(app, user);
+    const otherSession = await signIn(app, other);
+    const { stored, area } = await startCase(h);
+    const task = await openTask(h.db, stored.caseKey, 'phone', 1);
+
+    const list = await app.inject({
+      method: 'GET',
+      url: `/api/v1/tasks?scope=team&area=${area}`,
+      headers: { cookie },
+    });
+    expect(list.statusCode).toBe(200);
+    const body = list.json();
+    expect(body.items.map((i: { id: string }) => i.id)).toContain(task.id);
+    expect(body.counts.kind.phone).toBeGreaterThanOrEqual(1);
+
+    const headers = { cookie, 'x-csrf-token': csrf };
+    expect(
+      (await app.inject({ method: 'POST', url: `/api/v1/tasks/${task.id}/claim`, headers })).statusCode,
+    ).toBe(200);
+    const mine = await app.inject({ method: 'GET', url: '/api/v1/tasks?scope=mine', headers: { cookie } });
+    expect(mine.json().items.map((i: { id: string }) => i.id)).toEqual([task.id]);
+
+    const foreign = { cookie: otherSession.cookie, 'x-csrf-token': otherSession.csrf };
+    expect(
+      (await app.inject({ method: 'POST', url: `/api/v1/tasks/${task.id}/claim`, headers: foreign }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await app.inject({ method: 'GET', url: `/api/v1/cases/${task.case_id}`, headers: foreign }))
+        .statusCode,
+    ).toBe(404);
+
+    const done = await app.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${task.id}/complete`,
+      headers,
+      payload: { reached: false, note: 'Voicemail ingesproken' },
+    });
+    expect(done.statusCode).toBe(200);
+    const row = await h.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('id', '=', task.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      status: 'completed',
+      outcome: 'not_reached',
+      note: 'Voicemail ingesproken',
+      completed_by: user,
+    });
+
+    const next = await openTask(h.db, stored.caseKey, 'phone', 2);
+    const caseRes = await app.inject({
+      method: 'GET',
+      url: `/api/v1/cases/${task.case_id}`,
+      headers: { cookie },
+    });
+    expect(caseRes.statusCode).toBe(200);
+    const view = caseRes.json();
+    expect(view.tasks.map((t: { id: string }) => t.id)).toContain(next.id);
+    expect(
+      view.contactAttempts.map((a: { soort: string; bereikt: boolean }) => `${a.soort}:${a.bereikt}`),
+    ).toContain('Telefoon:false');
+    expect(view.resident.address.postcode).toBe(`${area} QZ`);
+
+    // The same task again: the workflow's validator refuses, with its Dutch sentence.
+    const again = await app.inject({
+      method: 'POST',
+      url: `/api/v1/tasks/${task.id}/complete`,
+      headers,
+      payload: { reached: false },
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().error).toContain('al afgerond');
+  });
+
+  it("records the resident's own contact with consent and closes the case", async () => {
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const { cookie, csrf } = await signIn(app, user);
+    const { stored } = await startCase(h);
+    const task = await openTask(h.db, stored.caseKey, 'phone', 1);
+    const bad = await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${task.case_id}/resident-contact`,
+      headers: { cookie, 'x-csrf-token': csrf },
+      payload: { channel: 'desk', outcome: { kind: 'consent' } },
+    });
+    expect(bad.statusCode).toBe(400);
+    const res = await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${task.case_id}/resident-contact`,
+      headers: { cookie, 'x-csrf-token': csrf },
+      payload: {
+        channel: 'desk',
+        outcome: { kind: 'consent', consentDate: '2026-11-27', consentReference: 'TF-1' },
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().case.stage).toBe('handedOver');
+  });
+});
