@@ -20,6 +20,10 @@ export interface SignalsTable {
   dispatched_at: Date | null;
   dispatch_attempts: Generated<number>;
   dispatch_error: string | null;
+  /** The batch that delivered it; null for a single signal. */
+  batch_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Keyed hash of the address (as residents.household_key), kept after deletion for household counts. */
+  household_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export type Signal = Selectable<SignalsTable>;
 export type NewSignal = Insertable<SignalsTable>;

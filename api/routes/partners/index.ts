@@ -1,0 +1,354 @@
+/**
+ * Routes for the vaste-lastenpartners: signal intake (single and batch, JSON and CSV), batch reports and
+ * partner feedback, behind a bearer token per partner organisation. The organisation and its partner type
+ * come from the token, never from the body. Also serves the OpenAPI description (`/openapi.json`, `/docs`).
+ *
+ * Bodies are validated by the zod schemas in `signal-schema.ts` inside the handlers (so every problem is
+ * reported with row, field and reason); the route schemas are the same zod schemas as JSON Schema, for
+ * the documentation only.
+ */
+import type { Readable } from 'node:stream';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { getBatchReport } from '../../../db/repositories/batches.js';
+import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repositories/partner-tokens.js';
+import { loadConfig } from '../../../lib/config.js';
+import { DEFAULT_POLICY } from '../../../workflows/policy.js';
+import type { ApiDependencies } from '../../server.js';
+import { csvRows, DeliveryError } from './csv.js';
+import { partnerFeedback } from './feedback.js';
+import { acceptBatch, acceptSignal, type IntakeContext, type RawRow } from './intake.js';
+import { CSV_HEADERS, type Problem, signalSchema, validateSignal } from './signal-schema.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    partner?: AuthenticatedPartner;
+  }
+}
+
+const problemSchema = z.object({
+  row: z
+    .number()
+    .int()
+    .optional()
+    .describe('JSON: position in `signals` (1-based); CSV: line in the file (header = 1)'),
+  field: z.string().describe('field path, e.g. `resident.bsn` (CSV: the column name)'),
+  reason: z.string().describe('why the value was refused (Dutch); never the value itself'),
+});
+const errorSchema = z.object({
+  error: z.string(),
+  message: z.string(),
+  problems: z.array(problemSchema).optional(),
+  batchId: z.string().optional(),
+});
+const signalAcceptedSchema = z.object({
+  signalId: z.uuid(),
+  status: z.string().describe('DDAS signal status stored at intake'),
+  duplicate: z
+    .boolean()
+    .describe('true when this partnerReference was received before; nothing new was created'),
+});
+const countsSchema = z.object({
+  received: z.number().int(),
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  duplicate: z.number().int(),
+});
+const batchAcceptedSchema = countsSchema.extend({ batchId: z.uuid(), status: z.enum(['accepted']) });
+const batchReportSchema = countsSchema.extend({
+  batchId: z.uuid(),
+  status: z.enum(['receiving', 'accepted', 'rejected', 'failed']),
+  format: z.enum(['json', 'csv']),
+  receivedAt: z.iso.datetime(),
+  completedAt: z.iso.datetime().nullable(),
+  started: z.number().int().describe('accepted signals already handed to their case'),
+  rejectedRows: z.array(problemSchema.required({ row: true })),
+});
+const feedbackQuerySchema = z.strictObject({
+  since: z.iso.datetime({ offset: true, error: 'moet een tijdstip zijn (ISO 8601)' }).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+const feedbackSchema = z.object({
+  feedback: z.array(
+    z.object({
+      signalId: z.uuid(),
+      partnerReference: z.string(),
+      pickedUp: z.boolean().describe('the municipality took the signal up (outreach happened)'),
+      declined: z.boolean().describe('the resident declined contact'),
+      at: z.iso.datetime(),
+    }),
+  ),
+  next: z.iso.datetime().nullable().describe('pass as `since` to read on; null when nothing new'),
+});
+
+/** JSON Schema (OpenAPI 3.0 dialect) of a zod schema, for the documentation. */
+function doc(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  const { $schema: _drop, ...json } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'openapi-3.0',
+  });
+  return json;
+}
+
+const security = [{ partnerToken: [] }];
+const authErrors = { 401: doc(errorSchema) };
+
+function sendProblems(
+  reply: FastifyReply,
+  status: 400 | 413 | 422,
+  message: string,
+  problems: Problem[],
+  extra = {},
+) {
+  return reply
+    .code(status)
+    .send({ error: status === 422 ? 'invalid' : 'bad_request', message, problems, ...extra });
+}
+
+/** Registers swagger, the docs page and the partner routes. */
+export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDependencies): Promise<void> {
+  const config = deps.config ?? loadConfig({});
+  const maxBytes = config.INTAKE_MAX_BODY_BYTES;
+  const maxRows = config.INTAKE_MAX_ROWS;
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Vroegsignalering',
+        version: '1',
+        description:
+          'Signal intake for vaste-lastenpartners: single signals, monthly batches (JSON or CSV), batch reports ' +
+          'and feedback. Every request carries `Authorization: Bearer <token>`; the token names the partner ' +
+          `organisation and its partner type. CSV columns: ${CSV_HEADERS.join(', ')}.`,
+      },
+      components: {
+        securitySchemes: {
+          partnerToken: { type: 'http', scheme: 'bearer', description: 'partner token (vsp_...)' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (scope) => {
+    // Validation happens in the handlers (row/field/reason); schemas here document only.
+    scope.setValidatorCompiler(() => () => true);
+    scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    // CSV is streamed into the intake, never buffered whole.
+    scope.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (status === 413)
+        return sendProblems(reply, 413, `de body is groter dan toegestaan (${maxBytes} bytes)`, []);
+      if (status >= 400 && status < 500) {
+        // Fastify's own messages (bad JSON, unsupported media type) name no values from the body.
+        return reply.code(status).send({ error: error.code ?? 'bad_request', message: error.message });
+      }
+      request.log.error({ err: { code: error.code, name: error.name } }, 'partner request failed');
+      return reply.code(500).send({ error: 'internal', message: 'interne fout; probeer het later opnieuw' });
+    });
+
+    scope.addHook('onRequest', async (request, reply) => {
+      const header = request.headers.authorization ?? '';
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      const partner = match?.[1] ? await findPartnerByToken(deps.db, match[1]) : null;
+      if (!partner) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="vroegsignalering"').send({
+          error: 'unauthorized',
+          message: 'geldig partnertoken vereist (Authorization: Bearer ...)',
+        });
+      }
+      request.partner = partner;
+    });
+
+    const contextOf = (request: FastifyRequest): IntakeContext => ({
+      db: deps.db,
+      municipality: deps.municipality,
+      secret: config.MATCHING_SECRET,
+      policy: DEFAULT_POLICY,
+      partner: request.partner!,
+    });
+
+    scope.post(
+      '/api/v1/signals',
+      {
+        bodyLimit: 64 * 1024,
+        schema: {
+          summary: 'Deliver one signal',
+          tags: ['signals'],
+          security,
+          body: doc(signalSchema, 'input'),
+          response: {
+            200: {
+              description: 'duplicate: this partnerReference was received before',
+              ...doc(signalAcceptedSchema),
+            },
+            202: { description: 'stored; its case starts shortly', ...doc(signalAcceptedSchema) },
+            400: doc(errorSchema),
+            413: doc(errorSchema),
+            422: doc(errorSchema),
+            ...authErrors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const validated = validateSignal(request.body, request.partner!.partnerType);
+        if (!validated.ok) return sendProblems(reply, 422, 'het signaal is ongeldig', validated.problems);
+        const outcome = await acceptSignal(contextOf(request), { row: 1, record: validated.record });
+        return reply
+          .code(outcome.duplicate ? 200 : 202)
+          .send({ signalId: outcome.signalId, status: outcome.status, duplicate: outcome.duplicate });
+      },
+    );
+
+    scope.post(
+      '/api/v1/signal-batches',
+      {
+        bodyLimit: maxBytes,
+        schema: {
+          summary:
+            'Deliver a monthly batch (JSON `{ "signals": [...] }` or CSV with a header row, `;` or `,`)',
+          tags: ['signals'],
+          security,
+          body: {
+            content: {
+              'application/json': { schema: doc(z.object({ signals: z.array(signalSchema) }), 'input') },
+              'text/csv': { schema: { type: 'string', description: `header row: ${CSV_HEADERS.join(';')}` } },
+            },
+          },
+          response: {
+            202: {
+              description: 'every good row is stored; see GET for the rejected ones',
+              ...doc(batchAcceptedSchema),
+            },
+            400: doc(errorSchema),
+            413: doc(errorSchema),
+            422: { description: 'no row could be accepted; every problem listed', ...doc(errorSchema) },
+            ...authErrors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const isCsv = /^text\/csv\b/i.test(request.headers['content-type'] ?? '');
+        let rows: AsyncIterable<RawRow> | Iterable<RawRow>;
+        try {
+          if (isCsv) {
+            const declared = Number(request.headers['content-length'] ?? 0);
+            if (declared > maxBytes) throw new DeliveryError(413, 'te groot');
+            rows = await csvRows(request.body as Readable, maxBytes);
+          } else {
+            const body = request.body as { signals?: unknown } | null;
+            if (!body || typeof body !== 'object' || !Array.isArray(body.signals)) {
+              throw new DeliveryError(422, 'de body moet { "signals": [...] } zijn', [
+                { field: 'signals', reason: 'verplicht veld ontbreekt of is geen lijst' },
+              ]);
+            }
+            const extra = Object.keys(body).filter((k) => k !== 'signals');
+            if (extra.length > 0) {
+              throw new DeliveryError(
+                422,
+                'de body bevat onbekende velden',
+                extra.map((field) => ({ field, reason: 'onbekend veld' })),
+              );
+            }
+            rows = body.signals.map((input, i) => ({ row: i + 1, input }));
+          }
+        } catch (err) {
+          if (err instanceof DeliveryError) {
+            if (err.statusCode === 413)
+              return sendProblems(reply, 413, `de body is groter dan toegestaan (${maxBytes} bytes)`, []);
+            return sendProblems(reply, err.statusCode, err.message, err.problems);
+          }
+          throw err;
+        }
+        let result: Awaited<ReturnType<typeof acceptBatch>>;
+        try {
+          result = await acceptBatch(contextOf(request), isCsv ? 'csv' : 'json', rows, { maxRows });
+        } catch (err) {
+          if (err instanceof DeliveryError) {
+            const batchId = (err as { batchId?: string }).batchId;
+            if (err.statusCode === 413) {
+              return sendProblems(reply, 413, `de body is groter dan toegestaan (${maxBytes} bytes)`, [], {
+                batchId,
+              });
+            }
+            return sendProblems(reply, err.statusCode, err.message, err.problems, { batchId });
+          }
+          throw err;
+        }
+        if (result.status === 'rejected') {
+          const report = await getBatchReport(deps.db, request.partner!.partnerId, result.batchId);
+          const problems = report?.rejectedRows ?? [];
+          return sendProblems(
+            reply,
+            422,
+            result.received === 0
+              ? 'de levering bevat geen signalen'
+              : 'geen enkel signaal in de levering is geldig',
+            result.received === 0 ? [{ field: 'signals', reason: 'bevat geen signalen' }] : problems,
+            { batchId: result.batchId },
+          );
+        }
+        return reply.code(202).header('location', `/api/v1/signal-batches/${result.batchId}`).send({
+          batchId: result.batchId,
+          status: result.status,
+          received: result.received,
+          accepted: result.accepted,
+          rejected: result.rejected,
+          duplicate: result.duplicate,
+        });
+      },
+    );
+
+    scope.get(
+      '/api/v1/signal-batches/:id',
+      {
+        schema: {
+          summary: 'Counts and rejected rows of a batch',
+          tags: ['signals'],
+          security,
+          params: doc(z.object({ id: z.uuid() })),
+          response: { 200: doc(batchReportSchema), 404: doc(errorSchema), ...authErrors },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const valid = z.uuid().safeParse(id).success;
+        const report = valid ? await getBatchReport(deps.db, request.partner!.partnerId, id) : null;
+        // Another partner's batch is "not found": its existence is not this partner's business.
+        if (!report) return reply.code(404).send({ error: 'not_found', message: 'levering niet gevonden' });
+        return report;
+      },
+    );
+
+    scope.get(
+      '/api/v1/partner-feedback',
+      {
+        schema: {
+          summary: "Feedback on this partner's own signals: picked up or not, declined or not",
+          tags: ['feedback'],
+          security,
+          querystring: doc(feedbackQuerySchema, 'input'),
+          response: { 200: doc(feedbackSchema), 400: doc(errorSchema), ...authErrors },
+        },
+      },
+      async (request, reply) => {
+        const parsed = feedbackQuerySchema.safeParse(request.query);
+        if (!parsed.success) {
+          const problems = parsed.error.issues.map((i) => ({
+            field: i.code === 'unrecognized_keys' ? i.keys.join(',') : i.path.join('.'),
+            reason: i.code === 'unrecognized_keys' ? 'onbekende parameter' : i.message,
+          }));
+          return sendProblems(reply, 400, 'ongeldige parameters', problems);
+        }
+        return partnerFeedback(deps.db, request.partner!.partnerId, parsed.data);
+      },
+    );
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * The intake use case: validated rows go to PostgreSQL in chunks (set-based, one transaction each), bad
+ * rows are recorded with row, field and reason. Works on an async stream of rows, so a 100,000-row CSV
+ * is never held in memory: at most one chunk of rows and the problems found so far.
+ *
+ * Durability: a chunk is committed before the next is read, and the 202 only follows the last commit.
+ * If an upload breaks off, the chunks committed so far stay (they are valid signals, and the dispatcher
+ * starts their cases); the batch is marked `failed` and a re-send reports those rows as duplicates.
+ */
+
+import type { Db } from '../../../db/database.js';
+import { addToBatch, createBatch, finishBatch, type RejectedRow } from '../../../db/repositories/batches.js';
+import { type IntakeRow, type ScreeningInput, storeSignals } from '../../../db/repositories/intake.js';
+import type { AuthenticatedPartner } from '../../../db/repositories/partner-tokens.js';
+import { screenSignal } from '../../../workflows/case-machine.js';
+import type { Signaalpartner } from '../../../workflows/ddas.js';
+import type { OutreachPolicy } from '../../../workflows/policy.js';
+import { type Problem, validateSignal } from './signal-schema.js';
+
+export interface IntakeContext {
+  db: Db;
+  municipality: string;
+  secret: string;
+  policy: OutreachPolicy;
+  partner: AuthenticatedPartner;
+}
+
+/** One raw row from a delivery: its number and the unvalidated signal, or a problem found while parsing. */
+export type RawRow = { row: number; input: unknown } | { row: number; problems: Problem[] };
+
+export interface BatchResult {
+  batchId: string;
+  status: 'accepted' | 'rejected' | 'failed';
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+}
+
+/** Rows per transaction: big enough to amortise round trips, small enough for PostgreSQL's parameter limit. */
+export const CHUNK_ROWS = 1_000;
+
+/** The DDAS status intake stores up front, by the same screening the case workflow applies. */
+export function screenerFor(policy: OutreachPolicy): (input: ScreeningInput) => string {
+  return (input) => {
+    const verdict = screenSignal(
+      policy,
+      input.earlier,
+      {
+        signalId: '',
+        partnerId: input.partnerId,
+        partnerType: input.partnerType as Signaalpartner,
+        amount: input.record.amount,
+        arrearsSince: input.record.arrearsSince,
+        signalDate: input.record.signalDate,
+        crisis: input.record.crisis,
+        warmHandover: input.record.warmHandover,
+        screening: input.resident,
+      },
+      input.at,
+    );
+    return verdict === 'start' ? 'Nog niet opgepakt' : verdict;
+  };
+}
+
+function storeOptions(ctx: IntakeContext, batchId: string | null) {
+  return {
+    municipality: ctx.municipality,
+    partnerId: ctx.partner.partnerId,
+    partnerType: ctx.partner.partnerType,
+    secret: ctx.secret,
+    batchId,
+    screen: screenerFor(ctx.policy),
+  };
+}
+
+/** Stores one validated single signal; returns its id, status and whether it was a duplicate. */
+export async function acceptSignal(ctx: IntakeContext, row: IntakeRow) {
+  const [outcome] = await ctx.db
+    .transaction()
+    .execute((trx) => storeSignals(trx, storeOptions(ctx, null), [row]));
+  if (!outcome) throw new Error('signal was not stored');
+  return outcome;
+}
+
+/**
+ * Takes a whole delivery: validates each row, commits the good ones chunk by chunk, records the bad ones.
+ * `maxRows` bounds the delivery; rows beyond it are rejected as one problem and the rest is not read.
+ */
+export async function acceptBatch(
+  ctx: IntakeContext,
+  format: 'json' | 'csv',
+  rows: AsyncIterable<RawRow> | Iterable<RawRow>,
+  options: { maxRows: number },
+): Promise<BatchResult> {
+  const batchId = await createBatch(ctx.db, {
+    partnerId: ctx.partner.partnerId,
+    municipality: ctx.municipality,
+    format,
+  });
+  const totals = { received: 0, accepted: 0, rejected: 0, duplicate: 0 };
+  let good: IntakeRow[] = [];
+  let bad: RejectedRow[] = [];
+  let badRows = 0;
+  const leafOnly = format === 'csv';
+
+  const flush = async () => {
+    if (good.length === 0 && bad.length === 0) return;
+    const chunk = good;
+    const problems = bad;
+    const rejected = badRows;
+    good = [];
+    bad = [];
+    badRows = 0;
+    await ctx.db.transaction().execute(async (trx) => {
+      const outcomes = await storeSignals(trx, storeOptions(ctx, batchId), chunk);
+      const duplicate = outcomes.filter((o) => o.duplicate).length;
+      const counts = {
+        received: chunk.length + rejected,
+        accepted: outcomes.length - duplicate,
+        rejected,
+        duplicate,
+      };
+      await addToBatch(trx, batchId, counts, problems);
+      totals.received += counts.received;
+      totals.accepted += counts.accepted;
+      totals.rejected += counts.rejected;
+      totals.duplicate += counts.duplicate;
+    });
+  };
+
+  try {
+    let count = 0;
+    for await (const raw of rows) {
+      count += 1;
+      if (count > options.maxRows) {
+        bad.push({
+          row: raw.row,
+          field: '(batch)',
+          reason: `te veel rijen: hoogstens ${options.maxRows} per levering; deze en volgende rijen zijn niet gelezen`,
+        });
+        badRows += 1;
+        break;
+      }
+      if ('problems' in raw) {
+        bad.push(...raw.problems.map((p) => ({ row: raw.row, field: p.field, reason: p.reason })));
+        badRows += 1;
+      } else {
+        const validated = validateSignal(raw.input, ctx.partner.partnerType, raw.row, leafOnly);
+        if (validated.ok) good.push({ row: raw.row, record: validated.record });
+        else {
+          bad.push(...validated.problems.map((p) => ({ row: raw.row, field: p.field, reason: p.reason })));
+          badRows += 1;
+        }
+      }
+      if (good.length >= CHUNK_ROWS || bad.length >= 10 * CHUNK_ROWS) await flush();
+    }
+    await flush();
+  } catch (err) {
+    await finishBatch(ctx.db, batchId, 'failed').catch(() => {});
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { batchId });
+  }
+  const status = totals.accepted + totals.duplicate === 0 ? 'rejected' : 'accepted';
+  await finishBatch(ctx.db, batchId, status);
+  return { batchId, status, ...totals };
+}

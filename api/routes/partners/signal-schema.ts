@@ -1,0 +1,343 @@
+/**
+ * The signal as partners send it (JSON, or one CSV row), validated with zod at the edge. Every message
+ * names the rule (in Dutch, for the partner's administrators) and never echoes the value, since values
+ * may be a BSN or a name. CSV rows are mapped onto the same schema (leaf names as headers).
+ */
+import { z } from 'zod';
+import type { SignalRecord } from '../../../db/repositories/intake.js';
+import { SIGNAALPARTNERS } from '../../../workflows/ddas.js';
+
+/** One problem with the input: the row (1-based, batches only), the field path and the reason. */
+export interface Problem {
+  row?: number;
+  field: string;
+  reason: string;
+}
+
+/** DDAS `geslacht` values accepted for `resident.sex`. */
+export const SEXES = ['Man', 'Vrouw', 'Onbekend'] as const;
+
+const required = (what: string) => (issue: { input: unknown }) =>
+  issue.input === undefined || issue.input === null ? 'verplicht veld ontbreekt' : `moet ${what} zijn`;
+
+const text = (max: number) =>
+  z
+    .string({ error: required('tekst') })
+    .trim()
+    .min(1, 'mag niet leeg zijn')
+    .max(max, `mag hoogstens ${max} tekens bevatten`)
+    // Control characters have no place in a name or address and break CSV exports downstream.
+    .refine((v) => !/\p{Cc}/u.test(v), 'bevat ongeldige tekens');
+
+const optionalText = (max: number) => text(max).nullish();
+
+const amsterdamDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' });
+let cachedDay = { until: 0, day: '' };
+
+/** Today's date (YYYY-MM-DD) in the Netherlands: a signal dated today must pass after 22:00 UTC too. */
+export function todayInAmsterdam(now = Date.now()): string {
+  // Formatting costs microseconds and runs three times a row: recompute at most once a second.
+  if (now >= cachedDay.until || now < cachedDay.until - 1_000) {
+    cachedDay = { until: now + 1_000, day: amsterdamDay.format(now) };
+  }
+  return cachedDay.day;
+}
+
+/** A YYYY-MM-DD string naming a day that exists. */
+function isRealDate(v: unknown): v is string {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+}
+
+const isoDate = z
+  .string({ error: required('een datum (JJJJ-MM-DD)') })
+  .trim()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'moet een datum zijn in de vorm JJJJ-MM-DD')
+  .refine(isRealDate, 'is geen bestaande datum')
+  .refine((v) => v >= '1900-01-01', 'ligt voor 1900')
+  .refine((v) => v <= todayInAmsterdam(), 'ligt in de toekomst');
+
+/** The elfproef of a BSN: 9 digits, weights 9..2 and -1, sum divisible by 11. */
+export function isValidBsn(bsn: string): boolean {
+  if (!/^\d{9}$/.test(bsn)) return false;
+  let sum = 0;
+  for (let i = 0; i < 8; i += 1) sum += Number(bsn[i]) * (9 - i);
+  sum -= Number(bsn[8]);
+  return sum % 11 === 0 && bsn !== '000000000';
+}
+
+const bsn = z
+  .string({ error: required('tekst') })
+  .trim()
+  .regex(/^\d{9}$/, 'moet 9 cijfers bevatten')
+  .refine(isValidBsn, 'voldoet niet aan de elfproef');
+
+const postcode = z
+  .string({ error: required('een postcode zijn') })
+  .trim()
+  // Dutch postcodes never start with 0 and never use the letter pairs SA, SD or SS.
+  .regex(/^[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}$/i, 'moet een Nederlandse postcode zijn (1234 AB)')
+  .transform((v) => `${v.slice(0, 4)} ${v.slice(-2).toUpperCase()}`);
+
+const phone = z
+  .string({ error: required('tekst') })
+  .trim()
+  .transform((v) => v.replace(/[\s().-]/g, ''))
+  .refine(
+    (v) => /^(?:0\d{9}|(?:\+|00)[1-9]\d{7,14})$/.test(v),
+    'moet een telefoonnummer zijn (10 cijfers, of internationaal met +)',
+  );
+
+const email = z
+  .string({ error: required('tekst') })
+  .trim()
+  .max(254, 'mag hoogstens 254 tekens bevatten')
+  .pipe(z.email('moet een e-mailadres zijn'));
+
+const amount = z
+  .number({ error: required('een bedrag in euro') })
+  .refine((v) => Number.isFinite(v), 'moet een bedrag in euro zijn')
+  .refine((v) => v > 0, 'moet groter dan 0 zijn')
+  .refine((v) => v <= 10_000_000, 'mag hoogstens 10.000.000 zijn')
+  .refine((v) => Math.abs(Math.round(v * 100) - v * 100) < 1e-6, 'mag hoogstens 2 decimalen hebben');
+
+const residentSchema = z.strictObject(
+  {
+    bsn: bsn.nullish(),
+    firstNames: text(200),
+    surnamePrefix: optionalText(20),
+    surname: text(200),
+    birthDate: isoDate,
+    sex: z.enum(SEXES, { error: `moet een van ${SEXES.join(', ')} zijn` }).nullish(),
+    phone: phone.nullish(),
+    email: email.nullish(),
+  },
+  { error: required('een object') },
+);
+
+const addressSchema = z.strictObject(
+  {
+    postcode,
+    houseNumber: z
+      .number({ error: required('een geheel getal') })
+      .int('moet een geheel getal zijn')
+      .min(1, 'moet minstens 1 zijn')
+      .max(99_999, 'mag hoogstens 99999 zijn'),
+    houseNumberAddition: z
+      .string({ error: required('tekst') })
+      .trim()
+      .regex(/^[A-Za-z0-9 -]{1,6}$/, 'moet 1 tot 6 letters of cijfers zijn')
+      .transform((v) => v.toUpperCase())
+      .nullish(),
+    street: text(200),
+    city: text(100),
+  },
+  { error: required('een object') },
+);
+
+/** The JSON body of one signal (also the element of a JSON batch). */
+export const signalSchema = z
+  .strictObject(
+    {
+      partnerReference: z
+        .string({ error: required('tekst') })
+        .trim()
+        .min(1, 'mag niet leeg zijn')
+        .max(100, 'mag hoogstens 100 tekens bevatten')
+        .regex(/^[\x21-\x7E]+(?: [\x21-\x7E]+)*$/, 'mag alleen letters, cijfers en leestekens bevatten'),
+      partnerType: z.enum(SIGNAALPARTNERS, { error: 'moet een DDAS-signaalpartner zijn' }).optional(),
+      signalDate: isoDate,
+      arrearsSince: isoDate,
+      amount,
+      crisis: z.boolean({ error: 'moet true of false zijn' }).optional(),
+      warmHandover: z.boolean({ error: 'moet true of false zijn' }).optional(),
+      resident: residentSchema,
+      address: addressSchema,
+    },
+    { error: required('een object') },
+  )
+  .superRefine((s, ctx) => {
+    // Only when both dates are valid themselves: one problem per field, the cause first.
+    if (isRealDate(s.arrearsSince) && isRealDate(s.signalDate) && s.arrearsSince >= s.signalDate) {
+      ctx.addIssue({ code: 'custom', path: ['arrearsSince'], message: 'moet voor signalDate liggen' });
+    }
+  });
+
+export type SignalInput = z.input<typeof signalSchema>;
+
+/** The JSON body of a batch. */
+export const batchBodySchema = z.strictObject({
+  signals: z.array(z.unknown()).min(1),
+});
+
+function fieldOf(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+/** Flattens zod issues into problems: one per field (the first reason), unknown keys one each. */
+export function problemsOf(error: z.ZodError, row?: number, leafOnly = false): Problem[] {
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  const push = (path: readonly PropertyKey[], reason: string) => {
+    const full = fieldOf(path) || '(body)';
+    const field = leafOnly ? (full.split('.').at(-1) ?? full) : full;
+    if (seen.has(full)) return;
+    seen.add(full);
+    out.push(row === undefined ? { field, reason } : { row, field, reason });
+  };
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) push([...issue.path, key], 'onbekend veld');
+    } else {
+      push(issue.path, issue.message);
+    }
+  }
+  return out;
+}
+
+/** Result of validating one signal: the record for storage, or its problems. */
+export type Validated = { ok: true; record: SignalRecord } | { ok: false; problems: Problem[] };
+
+/**
+ * Validates one signal for a partner of `partnerType` (from its credential): a `partnerType` in the
+ * body must agree with it.
+ */
+export function validateSignal(
+  input: unknown,
+  partnerType: string,
+  row?: number,
+  leafOnly = false,
+): Validated {
+  const parsed = signalSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error, row, leafOnly) };
+  const s = parsed.data;
+  if (s.partnerType !== undefined && s.partnerType !== partnerType) {
+    const reason = `wijkt af van het type van deze partner (${partnerType})`;
+    return {
+      ok: false,
+      problems: [
+        row === undefined ? { field: 'partnerType', reason } : { row, field: 'partnerType', reason },
+      ],
+    };
+  }
+  return {
+    ok: true,
+    record: {
+      partnerReference: s.partnerReference,
+      signalDate: s.signalDate,
+      arrearsSince: s.arrearsSince,
+      amount: s.amount,
+      crisis: s.crisis ?? false,
+      warmHandover: s.warmHandover ?? false,
+      resident: {
+        bsn: s.resident.bsn ?? null,
+        firstNames: s.resident.firstNames,
+        surnamePrefix: s.resident.surnamePrefix ?? null,
+        surname: s.resident.surname,
+        birthDate: s.resident.birthDate,
+        sex: s.resident.sex ?? null,
+        phone: s.resident.phone ?? null,
+        email: s.resident.email ?? null,
+      },
+      address: {
+        postcode: s.address.postcode,
+        houseNumber: s.address.houseNumber,
+        houseNumberAddition: s.address.houseNumberAddition ?? null,
+        street: s.address.street,
+        city: s.address.city,
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+// ---------------------------------------------------------------------------------------------
+
+const TOP_LEVEL = [
+  'partnerReference',
+  'partnerType',
+  'signalDate',
+  'arrearsSince',
+  'amount',
+  'crisis',
+  'warmHandover',
+] as const;
+const RESIDENT = [
+  'bsn',
+  'firstNames',
+  'surnamePrefix',
+  'surname',
+  'birthDate',
+  'sex',
+  'phone',
+  'email',
+] as const;
+const ADDRESS = ['postcode', 'houseNumber', 'houseNumberAddition', 'street', 'city'] as const;
+
+/** Every CSV header, in the documented order. */
+export const CSV_HEADERS: readonly string[] = [...TOP_LEVEL, ...RESIDENT, ...ADDRESS];
+const REQUIRED_HEADERS = [
+  'partnerReference',
+  'signalDate',
+  'arrearsSince',
+  'amount',
+  'firstNames',
+  'surname',
+  'birthDate',
+  'postcode',
+  'houseNumber',
+  'street',
+  'city',
+];
+
+/** Problems with a CSV header row (unknown, missing or repeated columns); empty when usable. */
+export function headerProblems(headers: readonly string[]): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  headers.forEach((h, i) => {
+    if (!CSV_HEADERS.includes(h))
+      problems.push({ row: 1, field: h || `kolom ${i + 1}`, reason: 'onbekende kolom' });
+    else if (seen.has(h)) problems.push({ row: 1, field: h, reason: 'kolom komt twee keer voor' });
+    seen.add(h);
+  });
+  for (const h of REQUIRED_HEADERS) {
+    if (!seen.has(h)) problems.push({ row: 1, field: h, reason: 'verplichte kolom ontbreekt' });
+  }
+  return problems;
+}
+
+const TRUE = new Set(['true', 'ja', 'j', '1', 'yes']);
+const FALSE = new Set(['false', 'nee', 'n', '0', 'no']);
+
+function csvBoolean(v: string): unknown {
+  const lower = v.toLowerCase();
+  if (TRUE.has(lower)) return true;
+  if (FALSE.has(lower)) return false;
+  return v;
+}
+
+/** Numbers in CSV: `1234.56`, or the Dutch `1234,56` (files separated by `;`). */
+function csvNumber(v: string): unknown {
+  const normalised = /^-?\d+,\d+$/.test(v) ? v.replace(',', '.') : v;
+  return /^-?\d+(\.\d+)?$/.test(normalised) ? Number(normalised) : v;
+}
+
+/** Builds the nested signal object from one CSV record (header -> cell); empty cells are absent. */
+export function signalFromCsv(cells: Record<string, string>): Record<string, unknown> {
+  const top: Record<string, unknown> = {};
+  const resident: Record<string, unknown> = {};
+  const address: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(cells)) {
+    const v = raw.trim();
+    if (v === '') continue;
+    let value: unknown = v;
+    if (key === 'amount' || key === 'houseNumber') value = csvNumber(v);
+    else if (key === 'crisis' || key === 'warmHandover') value = csvBoolean(v);
+    if ((RESIDENT as readonly string[]).includes(key)) resident[key] = value;
+    else if ((ADDRESS as readonly string[]).includes(key)) address[key] = value;
+    else top[key] = value;
+  }
+  return { ...top, resident, address };
+}

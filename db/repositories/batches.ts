@@ -1,0 +1,125 @@
+/** Signal batches: their counts, their rejected rows (where and why, never the values), their progress. */
+import { sql } from 'kysely';
+import type { Db } from '../database.js';
+import type { SignalBatch } from '../tables/intake.table.js';
+
+export interface BatchCounts {
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+}
+
+export interface RejectedRow {
+  row: number;
+  field: string;
+  reason: string;
+}
+
+/** Opens a batch for a partner; its counts grow as chunks commit. */
+export async function createBatch(
+  db: Db,
+  values: { partnerId: string; municipality: string; format: 'json' | 'csv' },
+): Promise<string> {
+  const row = await db
+    .insertInto('signal_batches')
+    .values({
+      partner_id: values.partnerId,
+      municipality: values.municipality,
+      format: values.format,
+      status: 'receiving',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Adds a committed chunk's counts and rejected rows to the batch (call inside the chunk's transaction). */
+export async function addToBatch(
+  db: Db,
+  batchId: string,
+  counts: BatchCounts,
+  rejections: readonly RejectedRow[],
+): Promise<void> {
+  await db
+    .updateTable('signal_batches')
+    .set({
+      received: sql`received + ${counts.received}`,
+      accepted: sql`accepted + ${counts.accepted}`,
+      rejected: sql`rejected + ${counts.rejected}`,
+      duplicate: sql`duplicate + ${counts.duplicate}`,
+    })
+    .where('id', '=', batchId)
+    .execute();
+  // 3 parameters a row: stay well below PostgreSQL's 65535 per statement.
+  for (let i = 0; i < rejections.length; i += 10_000) {
+    await db
+      .insertInto('signal_batch_rejections')
+      .values(
+        rejections
+          .slice(i, i + 10_000)
+          .map((r) => ({ batch_id: batchId, row_number: r.row, field: r.field, reason: r.reason })),
+      )
+      .execute();
+  }
+}
+
+/** Marks the batch finished: `accepted` (some rows taken), `rejected` (none) or `failed` (upload broke off). */
+export async function finishBatch(db: Db, batchId: string, status: SignalBatch['status']): Promise<void> {
+  await db
+    .updateTable('signal_batches')
+    .set({ status, completed_at: new Date() })
+    .where('id', '=', batchId)
+    .execute();
+}
+
+export interface BatchReport extends BatchCounts {
+  batchId: string;
+  status: SignalBatch['status'];
+  format: SignalBatch['format'];
+  receivedAt: string;
+  completedAt: string | null;
+  /** Accepted signals already handed to their case workflow. */
+  started: number;
+  rejectedRows: RejectedRow[];
+}
+
+/** The batch as its partner may see it; null when it does not exist or belongs to another partner. */
+export async function getBatchReport(
+  db: Db,
+  partnerId: string,
+  batchId: string,
+): Promise<BatchReport | null> {
+  const batch = await db
+    .selectFrom('signal_batches')
+    .selectAll()
+    .where('id', '=', batchId)
+    .where('partner_id', '=', partnerId)
+    .executeTakeFirst();
+  if (!batch) return null;
+  const started = await db
+    .selectFrom('signals')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('batch_id', '=', batchId)
+    .where('dispatched_at', 'is not', null)
+    .executeTakeFirstOrThrow();
+  const rejectedRows = await db
+    .selectFrom('signal_batch_rejections')
+    .select(['row_number as row', 'field', 'reason'])
+    .where('batch_id', '=', batchId)
+    .orderBy('row_number')
+    .execute();
+  return {
+    batchId: batch.id,
+    status: batch.status,
+    format: batch.format,
+    receivedAt: batch.received_at.toISOString(),
+    completedAt: batch.completed_at?.toISOString() ?? null,
+    received: batch.received,
+    accepted: batch.accepted,
+    rejected: batch.rejected,
+    duplicate: batch.duplicate,
+    started: Number(started.n),
+    rejectedRows,
+  };
+}

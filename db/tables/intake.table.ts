@@ -1,0 +1,45 @@
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+/** A partner's bearer token: only its SHA-256 is stored; revoked tokens stay for the audit trail. */
+export interface PartnerTokensTable {
+  id: Generated<string>;
+  partner_id: string;
+  token_hash: string;
+  label: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  revoked_at: Date | null;
+}
+export type PartnerToken = Selectable<PartnerTokensTable>;
+
+/** One delivery of signals (JSON or CSV) with its counts; `status` receiving, accepted, rejected (no row taken) or failed. */
+export interface SignalBatchesTable {
+  id: Generated<string>;
+  partner_id: string;
+  municipality: string;
+  format: 'json' | 'csv';
+  status: 'receiving' | 'accepted' | 'rejected' | 'failed';
+  received: Generated<number>;
+  accepted: Generated<number>;
+  rejected: Generated<number>;
+  duplicate: Generated<number>;
+  received_at: ColumnType<Date, Date | undefined, never>;
+  completed_at: Date | null;
+}
+export type SignalBatch = Selectable<SignalBatchesTable>;
+
+/** A rejected row of a batch: where and why, never the row's values. */
+export interface SignalBatchRejectionsTable {
+  batch_id: string;
+  row_number: number;
+  field: string;
+  reason: string;
+}
+
+/** The objection register: residents (by keyed identity hash) whose signals start no outreach. */
+export interface ObjectionsTable {
+  municipality: string;
+  match_key: string;
+  /** Where the objection came from: `partner` or `visit`. */
+  source: string;
+  recorded_at: ColumnType<Date, Date | undefined, never>;
+}

@@ -1,0 +1,290 @@
+/**
+ * `npm run bench:intake [-- rows]`: the intake benchmark (not a test). On its own in-memory Temporal dev
+ * server and a fresh PostgreSQL database (on TEST_DATABASE_ADMIN_URL's server, dropped afterwards):
+ *   1. generates a realistic month (41% Zorg, 20% Huur, 20% Energie, 18% Water, with repeats and residents
+ *      reported by several partners) as one CSV file per partner, and streams them to the real HTTP API;
+ *      prints the time until every row is committed, rows/s, and the peak memory of the process meanwhile;
+ *   2. runs the outbox dispatcher (DISPATCHERS parallel loops) until every signal is handed to its case
+ *      with signalWithStart; prints the time and starts/s;
+ *   3. baseline: starts the same number of no-op workflows with the plain client at the same concurrency;
+ *      prints its rate and the ratio. Goals: acceptance >= 10,000 rows/s; case starts >= 80% of baseline.
+ * No worker runs: both sides measure the start path of the same Temporal server.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import Fastify from 'fastify';
+import { sql } from 'kysely';
+import { registerPartnerRoutes } from '../api/routes/partners/index.js';
+import { createDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { ensurePartner } from '../db/repositories/intake.js';
+import { createPartnerToken } from '../db/repositories/partner-tokens.js';
+import { loadConfig } from '../lib/config.js';
+import { ensureTemporalCli } from '../lib/temporal-cli.js';
+import { startDevServer } from '../lib/temporal-dev-server.js';
+import { dispatchPending } from '../worker/dispatcher.js';
+import { DEFAULT_POLICY } from '../workflows/policy.js';
+
+const ROWS = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 100_000);
+const CONCURRENCY = Number(process.env.DISPATCHERS ?? 16);
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const MIX: Array<[string, number]> = [
+  ['Zorg', 0.41],
+  ['Huur', 0.2],
+  ['Energie', 0.2],
+  ['Water', 0.19],
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const HEADER =
+  'partnerReference;signalDate;arrearsSince;amount;crisis;bsn;firstNames;surnamePrefix;surname;birthDate;sex;phone;email;postcode;houseNumber;houseNumberAddition;street;city';
+
+/** A valid BSN (elfproef) for resident number i: the check digit makes the weighted sum divisible by 11. */
+function bsnOf(i: number): string {
+  for (let base = 10_000_000 + i * 13; ; base += 1) {
+    const digits = String(base).slice(-8);
+    let sum = 0;
+    for (let k = 0; k < 8; k += 1) sum += Number(digits[k]) * (9 - k);
+    const check = sum % 11;
+    if (check < 10) return `${digits}${check}`;
+  }
+}
+
+/** Fictitious resident number i (deterministic): 70% with BSN, the rest matched on address. */
+function residentCells(i: number): string {
+  const withBsn = i % 10 < 7;
+  const postcode = `${1700 + (i % 300)} ${String.fromCharCode(65 + (i % 20))}${String.fromCharCode(66 + ((i >> 3) % 20))}`;
+  const birth = `19${40 + (i % 60)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
+  return [
+    withBsn ? bsnOf(i) : '',
+    'Jantine',
+    i % 3 === 0 ? 'van der' : '',
+    `Proefpersoon${i}`,
+    birth,
+    i % 2 ? 'Vrouw' : 'Man',
+    `06${String(10_000_000 + i).slice(-8)}`,
+    `bewoner${i}@voorbeeld.nl`,
+    postcode,
+    String(1 + (i % 250)),
+    i % 5 === 0 ? 'A' : '',
+    'Proefstraat',
+    'Anna Paulowna',
+  ].join(';');
+}
+
+/** Writes one CSV per partner type; returns the paths and row counts. */
+async function generate(dir: string): Promise<Array<{ type: string; path: string; rows: number }>> {
+  const residents = Math.round(ROWS * 0.8);
+  const files: Array<{ type: string; path: string; rows: number }> = [];
+  let written = 0;
+  for (const [index, [type, share]] of MIX.entries()) {
+    const rows = index === MIX.length - 1 ? ROWS - written : Math.round(ROWS * share);
+    written += rows;
+    const path = join(dir, `${type}.csv`);
+    const out = createWriteStream(path);
+    out.write(`${HEADER}\n`);
+    for (let r = 0; r < rows; r += 1) {
+      // Every 12th row repeats the row 5 before it (same resident, arrears and amount: "herhaalde
+      // melding"); resident numbers overlap between partners (residents reported by several partners).
+      const source = r % 12 === 11 && r >= 5 ? r - 5 : r;
+      const resident = (source * 7919 + index * 104_729) % residents;
+      const amount = (75 + ((source * 37) % 2_000) + (source % 100) / 100).toFixed(2);
+      const arrears = `2026-0${1 + (source % 8)}-15`;
+      const crisis = source % 50 === 0 ? 'ja' : 'nee';
+      const line = `${type}-${r};2026-11-01;${arrears};${amount};${crisis};${residentCells(resident)}\n`;
+      if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    }
+    await new Promise<void>((resolve, reject) =>
+      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+    files.push({ type, path, rows });
+  }
+  return files;
+}
+
+/** Streams a file as a CSV batch to the API; resolves with the response body. */
+function upload(port: number, token: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/signal-batches',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'text/csv; charset=utf-8',
+          'content-length': statSync(path).size,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    createReadStream(path).pipe(req);
+  });
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} /s`;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'));
+  const dbName = `vroeg_bench_${process.pid}`;
+  const admin = createDatabase(ADMIN_URL, { max: 1 });
+  await sql`create database ${sql.id(dbName)}`.execute(admin);
+  const db = createDatabase(ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`), { max: CONCURRENCY + 4 });
+  const cli = await ensureTemporalCli((line) => process.stderr.write(`${line}\n`));
+  const temporalServer = await startDevServer({ cli, port: await freePort(), uiPort: await freePort() });
+  const connection = await Connection.connect({ address: temporalServer.address });
+  const client = new Client({ connection });
+  const config = loadConfig({ LOG_LEVEL: 'silent' });
+  // The partner routes alone (as buildServer registers them), so only intake is measured.
+  const api = Fastify();
+  await registerPartnerRoutes(api, {
+    db,
+    temporal: client,
+    taskQueue: 'bench',
+    municipality: 'GM1911',
+    config,
+  });
+  try {
+    await migrateToLatest(db);
+    await api.listen({ host: '127.0.0.1', port: 0 });
+    const address = api.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+
+    process.stdout.write(`Generating ${ROWS.toLocaleString('en-US')} signals ...\n`);
+    const files = await generate(dir);
+    const tokens = new Map<string, string>();
+    for (const { type } of files) {
+      const partnerId = await ensurePartner(db, `Bench ${type}`, type);
+      tokens.set(type, (await createPartnerToken(db, partnerId, 'bench')).token);
+    }
+
+    // 1. Acceptance, with the process's memory sampled while the CSV streams in.
+    global.gc?.();
+    const before = process.memoryUsage();
+    let peakRss = before.rss;
+    let peakHeap = before.heapUsed;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peakRss = Math.max(peakRss, m.rss);
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+    }, 20);
+    const t0 = performance.now();
+    const totals = { accepted: 0, duplicate: 0, rejected: 0 };
+    for (const file of files) {
+      const res = await upload(port, tokens.get(file.type)!, file.path);
+      if (res.status !== 202)
+        throw new Error(`upload of ${file.type} answered ${res.status}: ${res.body.slice(0, 300)}`);
+      const body = JSON.parse(res.body) as typeof totals;
+      totals.accepted += body.accepted;
+      totals.duplicate += body.duplicate;
+      totals.rejected += body.rejected;
+    }
+    const acceptMs = performance.now() - t0;
+    clearInterval(sampler);
+    const cases = await db
+      .selectFrom('signals')
+      .select((eb) => eb.fn.count<string>('case_key').distinct().as('n'))
+      .executeTakeFirstOrThrow();
+
+    // 2. Case starts through the outbox dispatcher.
+    const t1 = performance.now();
+    const options = {
+      db,
+      client,
+      taskQueue: 'bench-cases',
+      policyFor: () => DEFAULT_POLICY,
+      batchSize: 100,
+    };
+    let handed = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (;;) {
+          const n = await dispatchPending(options);
+          handed += n;
+          if (n === 0) return;
+        }
+      }),
+    );
+    const dispatchMs = performance.now() - t1;
+    const left = await db
+      .selectFrom('signals')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('dispatched_at', 'is', null)
+      .executeTakeFirstOrThrow();
+
+    // 3. Baseline: the same number of plain workflow starts at the same concurrency.
+    const t2 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < handed) {
+          next += 1;
+          await client.workflow.start('noop', {
+            taskQueue: 'bench-noop',
+            workflowId: `noop-${randomUUID()}`,
+            args: [],
+          });
+        }
+      }),
+    );
+    const baselineMs = performance.now() - t2;
+    const caseRate = handed / dispatchMs;
+    const baseRate = handed / baselineMs;
+
+    const lines = [
+      '',
+      `Intake benchmark: ${ROWS.toLocaleString('en-US')} signals in ${files.length} CSV batches (${files
+        .map((f) => `${f.type} ${f.rows}`)
+        .join(', ')})`,
+      `  accepted (committed)  ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}  ` +
+        `(new ${totals.accepted}, duplicate ${totals.duplicate}, rejected ${totals.rejected}; ${cases.n} cases)`,
+      `  memory while streaming: peak RSS ${mib(peakRss)} (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}`,
+      `  cases started         ${(dispatchMs / 1000).toFixed(1)} s  ${rate(handed, dispatchMs)}  ` +
+        `(${handed} signalWithStart, ${CONCURRENCY} dispatchers, ${left.n} left)`,
+      `  baseline (no-op starts) ${(baselineMs / 1000).toFixed(1)} s  ${rate(handed, baselineMs)}`,
+      `  ratio case starts / baseline: ${((caseRate / baseRate) * 100).toFixed(0)}%  (goal >= 80%)`,
+      `  acceptance goal >= 10,000 rows/s: ${ROWS / (acceptMs / 1000) >= 10_000 ? 'met' : 'NOT met'}`,
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await api.close();
+    await connection.close();
+    await temporalServer.stop();
+    await db.destroy();
+    await sql`drop database if exists ${sql.id(dbName)} with (force)`.execute(admin);
+    await admin.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,755 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildServer } from '../../api/server.js';
+import { createDatabase } from '../../db/database.js';
+import { ensurePartner } from '../../db/repositories/intake.js';
+import { createPartnerToken, revokePartnerToken } from '../../db/repositories/partner-tokens.js';
+import { loadConfig } from '../../lib/config.js';
+
+const db = createDatabase(inject('databaseUrl'), { max: 3 });
+let connection: Connection;
+let server: FastifyInstance;
+
+/** A valid signal (fictitious resident) in the partner's JSON shape. */
+function signal(overrides: Record<string, unknown> = {}) {
+  const n = Math.floor(Math.random() * 1e6);
+  return {
+    partnerReference: `T-${randomUUID()}`,
+    signalDate: '2026-11-01',
+    arrearsSince: '2026-08-15',
+    amount: 412.5,
+    resident: {
+      firstNames: 'Jantine',
+      surnamePrefix: 'van der',
+      surname: `Zwaluwstaart${n}`,
+      birthDate: '1971-03-14',
+      phone: '06 1234 5678',
+      email: 'jantine@voorbeeld.nl',
+    },
+    address: {
+      postcode: '1761ab',
+      houseNumber: 100 + (n % 900),
+      houseNumberAddition: 'b',
+      street: 'Zwaluwstraat',
+      city: 'Anna Paulowna',
+    },
+    ...overrides,
+  };
+}
+
+async function partnerWithToken(type = 'Huur') {
+  const partnerId = await ensurePartner(db, `Partner ${randomUUID()}`, type);
+  const { token } = await createPartnerToken(db, partnerId, 'test');
+  return { partnerId, token, auth: { authorization: `Bearer ${token}` } };
+}
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+  server = await buildServer({
+    db,
+    temporal: new Client({ connection }),
+    taskQueue: 't',
+    municipality: 'GM1911',
+    config: loadConfig({ INTAKE_MAX_BODY_BYTES: '200000', INTAKE_MAX_ROWS: '500' }),
+  });
+});
+afterAll(async () => {
+  await server.close();
+  await connection.close();
+  await db.destroy();
+});
+
+describe('POST /api/v1/signals', () => {
+  it('stores a valid signal before answering 202, with normalised postcode and phone', async () => {
+    const p = await partnerWithToken();
+    const body = signal();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: body,
+    });
+    expect(res.statusCode).toBe(202);
+    const { signalId, status, duplicate } = res.json();
+    expect(status).toBe('Nog niet opgepakt');
+    expect(duplicate).toBe(false);
+    const row = await db
+      .selectFrom('signals')
+      .innerJoin('residents', 'residents.id', 'signals.resident_id')
+      .select([
+        'signals.partner_id',
+        'signals.partner_type',
+        'residents.postcode',
+        'residents.phone',
+        'signals.dispatched_at',
+      ])
+      .where('signals.id', '=', signalId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      partner_id: p.partnerId,
+      partner_type: 'Huur',
+      postcode: '1761 AB',
+      phone: '0612345678',
+    });
+    expect(row.dispatched_at).toBeNull();
+  });
+
+  it('answers a re-sent partnerReference as duplicate and creates nothing new', async () => {
+    const p = await partnerWithToken();
+    const body = signal();
+    const first = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: body,
+    });
+    const again = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: body,
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ signalId: first.json().signalId, duplicate: true });
+    const n = await db
+      .selectFrom('signals')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('partner_id', '=', p.partnerId)
+      .executeTakeFirstOrThrow();
+    expect(Number(n.n)).toBe(1);
+  });
+
+  it('stores a signal below the minimum amount with its DDAS status up front', async () => {
+    const p = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: signal({ amount: 20 }),
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json().status).toBe('Niet opgepakt: onterecht signaal');
+  });
+
+  const today = new Date();
+  const tomorrow = new Date(today.getTime() + 2 * 86_400_000).toISOString().slice(0, 10);
+  const base = signal();
+  const rules: Array<[string, Record<string, unknown>, string, string]> = [
+    [
+      'missing partnerReference',
+      { partnerReference: undefined },
+      'partnerReference',
+      'verplicht veld ontbreekt',
+    ],
+    [
+      'too long partnerReference',
+      { partnerReference: 'x'.repeat(101) },
+      'partnerReference',
+      'mag hoogstens 100 tekens bevatten',
+    ],
+    [
+      'a partnerType other than the credential',
+      { partnerType: 'Zorg' },
+      'partnerType',
+      'wijkt af van het type van deze partner (Huur)',
+    ],
+    [
+      'an unknown partnerType',
+      { partnerType: 'Telefonie' },
+      'partnerType',
+      'moet een DDAS-signaalpartner zijn',
+    ],
+    [
+      'a malformed date',
+      { signalDate: '01-11-2026' },
+      'signalDate',
+      'moet een datum zijn in de vorm JJJJ-MM-DD',
+    ],
+    ['an impossible date', { signalDate: '2026-02-30' }, 'signalDate', 'is geen bestaande datum'],
+    ['a future date', { signalDate: tomorrow }, 'signalDate', 'ligt in de toekomst'],
+    [
+      'arrears after the signal',
+      { arrearsSince: '2026-11-02' },
+      'arrearsSince',
+      'moet voor signalDate liggen',
+    ],
+    ['a zero amount', { amount: 0 }, 'amount', 'moet groter dan 0 zijn'],
+    ['a negative amount', { amount: -5 }, 'amount', 'moet groter dan 0 zijn'],
+    ['three decimals', { amount: 10.125 }, 'amount', 'mag hoogstens 2 decimalen hebben'],
+    ['an amount as text', { amount: '10' }, 'amount', 'moet een bedrag in euro zijn'],
+    ['crisis not a boolean', { crisis: 'ja' }, 'crisis', 'moet true of false zijn'],
+    ['an unknown field', { colour: 'blue' }, 'colour', 'onbekend veld'],
+    [
+      'a BSN of 8 digits',
+      { resident: { ...base.resident, bsn: '12345678' } },
+      'resident.bsn',
+      'moet 9 cijfers bevatten',
+    ],
+    [
+      'a BSN failing the elfproef',
+      { resident: { ...base.resident, bsn: '123456788' } },
+      'resident.bsn',
+      'voldoet niet aan de elfproef',
+    ],
+    [
+      'no surname',
+      { resident: { ...base.resident, surname: '  ' } },
+      'resident.surname',
+      'mag niet leeg zijn',
+    ],
+    [
+      'a future birth date',
+      { resident: { ...base.resident, birthDate: tomorrow } },
+      'resident.birthDate',
+      'ligt in de toekomst',
+    ],
+    [
+      'an unknown sex',
+      { resident: { ...base.resident, sex: 'V' } },
+      'resident.sex',
+      'moet een van Man, Vrouw, Onbekend zijn',
+    ],
+    [
+      'an implausible phone',
+      { resident: { ...base.resident, phone: '12345' } },
+      'resident.phone',
+      'moet een telefoonnummer zijn (10 cijfers, of internationaal met +)',
+    ],
+    [
+      'an implausible e-mail',
+      { resident: { ...base.resident, email: 'jantine@' } },
+      'resident.email',
+      'moet een e-mailadres zijn',
+    ],
+    [
+      'an unknown resident field',
+      { resident: { ...base.resident, nickname: 'J' } },
+      'resident.nickname',
+      'onbekend veld',
+    ],
+    [
+      'a foreign postcode',
+      { address: { ...base.address, postcode: '12345' } },
+      'address.postcode',
+      'moet een Nederlandse postcode zijn (1234 AB)',
+    ],
+    [
+      'a postcode with SS',
+      { address: { ...base.address, postcode: '1234 SS' } },
+      'address.postcode',
+      'moet een Nederlandse postcode zijn (1234 AB)',
+    ],
+    [
+      'a fractional house number',
+      { address: { ...base.address, houseNumber: 1.5 } },
+      'address.houseNumber',
+      'moet een geheel getal zijn',
+    ],
+    [
+      'house number 0',
+      { address: { ...base.address, houseNumber: 0 } },
+      'address.houseNumber',
+      'moet minstens 1 zijn',
+    ],
+    [
+      'a long addition',
+      { address: { ...base.address, houseNumberAddition: 'ABCDEFG' } },
+      'address.houseNumberAddition',
+      'moet 1 tot 6 letters of cijfers zijn',
+    ],
+    [
+      'no city',
+      { address: { ...base.address, city: undefined } },
+      'address.city',
+      'verplicht veld ontbreekt',
+    ],
+    [
+      'a city too long',
+      { address: { ...base.address, city: 'A'.repeat(101) } },
+      'address.city',
+      'mag hoogstens 100 tekens bevatten',
+    ],
+    ['no address', { address: undefined }, 'address', 'verplicht veld ontbreekt'],
+  ];
+  for (const [name, change, field, reason] of rules) {
+    it(`refuses ${name} with 422 naming ${field}`, async () => {
+      const p = await partnerWithToken();
+      const res = await server.inject({
+        method: 'POST',
+        url: '/api/v1/signals',
+        headers: p.auth,
+        payload: { ...signal(), ...change },
+      });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().problems).toEqual([{ field, reason }]);
+      const stored = await db
+        .selectFrom('signals')
+        .select('id')
+        .where('partner_id', '=', p.partnerId)
+        .execute();
+      expect(stored).toEqual([]);
+    });
+  }
+
+  it('never echoes a refused BSN or name in the answer', async () => {
+    const p = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: signal({
+        resident: { ...base.resident, bsn: '123456788', surname: 'Geheimnaam' },
+        amount: -1,
+      }),
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.body).not.toContain('123456788');
+    expect(res.body).not.toContain('Geheimnaam');
+  });
+
+  it('answers 401 without a token, with an unknown token and with a revoked token', async () => {
+    const p = await partnerWithToken();
+    const none = await server.inject({ method: 'POST', url: '/api/v1/signals', payload: signal() });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toContain('Bearer');
+    const wrong = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: { authorization: `Bearer ${p.token}x` },
+      payload: signal(),
+    });
+    expect(wrong.statusCode).toBe(401);
+    const partner = await db
+      .selectFrom('partner_tokens')
+      .select('id')
+      .where('partner_id', '=', p.partnerId)
+      .executeTakeFirstOrThrow();
+    expect(await revokePartnerToken(db, partner.id)).toBe(true);
+    const revoked = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: signal(),
+    });
+    expect(revoked.statusCode).toBe(401);
+  });
+
+  it('stores tokens only as hashes', async () => {
+    const p = await partnerWithToken();
+    const rows = await db
+      .selectFrom('partner_tokens')
+      .selectAll()
+      .where('partner_id', '=', p.partnerId)
+      .execute();
+    expect(JSON.stringify(rows)).not.toContain(p.token);
+  });
+});
+
+describe('POST /api/v1/signal-batches', () => {
+  it('accepts the good rows of a mixed JSON batch and reports every bad row', async () => {
+    const p = await partnerWithToken();
+    const good = [signal(), signal(), signal()];
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: {
+        signals: [
+          good[0],
+          { ...signal(), amount: 0 },
+          good[1],
+          { ...signal(), signalDate: 'gisteren' },
+          good[2],
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({
+      status: 'accepted',
+      received: 5,
+      accepted: 3,
+      rejected: 2,
+      duplicate: 0,
+    });
+    expect(res.headers.location).toBe(`/api/v1/signal-batches/${res.json().batchId}`);
+    const report = await server.inject({
+      method: 'GET',
+      url: res.headers.location as string,
+      headers: p.auth,
+    });
+    expect(report.statusCode).toBe(200);
+    expect(report.json()).toMatchObject({
+      received: 5,
+      accepted: 3,
+      rejected: 2,
+      duplicate: 0,
+      started: 0,
+      rejectedRows: [
+        { row: 2, field: 'amount', reason: 'moet groter dan 0 zijn' },
+        { row: 4, field: 'signalDate', reason: 'moet een datum zijn in de vorm JJJJ-MM-DD' },
+      ],
+    });
+  });
+
+  it('reports a whole re-sent batch as duplicates and creates nothing new', async () => {
+    const p = await partnerWithToken();
+    const signals = [signal(), signal(), signal(), signal()];
+    const first = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: { signals },
+    });
+    expect(first.json()).toMatchObject({ accepted: 4, duplicate: 0 });
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('signals')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .where('partner_id', '=', p.partnerId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const residentsBefore = await db
+      .selectFrom('residents')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    const again = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: { signals },
+    });
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toMatchObject({ received: 4, accepted: 0, duplicate: 4, rejected: 0 });
+    expect(await count()).toBe(4);
+    const residentsAfter = await db
+      .selectFrom('residents')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(residentsAfter.n).toBe(residentsBefore.n);
+  });
+
+  it('counts a reference repeated within one batch once', async () => {
+    const p = await partnerWithToken();
+    const s = signal();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: { signals: [s, s] },
+    });
+    expect(res.json()).toMatchObject({ received: 2, accepted: 1, duplicate: 1 });
+  });
+
+  it('answers 422 with every problem when no row is valid, storing no signal', async () => {
+    const p = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: {
+        signals: [
+          { ...signal(), amount: 0 },
+          { ...signal(), extra: 1 },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().problems).toEqual([
+      { row: 1, field: 'amount', reason: 'moet groter dan 0 zijn' },
+      { row: 2, field: 'extra', reason: 'onbekend veld' },
+    ]);
+    expect(
+      await db.selectFrom('signals').select('id').where('partner_id', '=', p.partnerId).execute(),
+    ).toEqual([]);
+  });
+
+  it('refuses a body without a signals list', async () => {
+    const p = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: { rows: [] },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().problems).toEqual([
+      { field: 'signals', reason: 'verplicht veld ontbreekt of is geen lijst' },
+    ]);
+  });
+
+  const header =
+    'partnerReference;signalDate;arrearsSince;amount;crisis;bsn;firstNames;surnamePrefix;surname;birthDate;postcode;houseNumber;houseNumberAddition;street;city';
+  const csvRow = (ref: string, amount = '412,50', postcode = '1761 AB') =>
+    `${ref};2026-11-01;2026-08-01;${amount};nee;;Jantine;van der;Zwaluw${ref};1971-03-14;${postcode};12;;Zwaluwstraat, achter;Anna Paulowna`;
+
+  it('reads CSV with ; and a UTF-8 BOM, Dutch decimal commas, and a comma inside a value', async () => {
+    const p = await partnerWithToken();
+    const body = `\uFEFF${header}\r\n${csvRow('C1')}\r\n${csvRow('C2', '0')}\r\n${csvRow('C3', '12.5', '99999')}\r\n${csvRow('C4')}\r\n`;
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv; charset=utf-8' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ received: 4, accepted: 2, rejected: 2 });
+    const report = await server.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${res.json().batchId}`,
+      headers: p.auth,
+    });
+    expect(report.json().rejectedRows).toEqual([
+      { row: 3, field: 'amount', reason: 'moet groter dan 0 zijn' },
+      { row: 4, field: 'postcode', reason: 'moet een Nederlandse postcode zijn (1234 AB)' },
+    ]);
+    const amounts = await db
+      .selectFrom('signals')
+      .select(['amount'])
+      .where('partner_id', '=', p.partnerId)
+      .orderBy('partner_reference')
+      .execute();
+    expect(amounts.map((a) => a.amount)).toEqual(['412.50', '412.50']);
+  });
+
+  it('reads CSV separated by , with a row of the wrong width rejected alone', async () => {
+    const p = await partnerWithToken();
+    const toComma = (line: string) =>
+      line.replace('Zwaluwstraat, achter', 'Zwaluwstraat').replace('412,50', '412.50').replaceAll(';', ',');
+    const body = [toComma(header), toComma(csvRow('K1')), 'K2,2026-11-01', toComma(csvRow('K3'))].join('\n');
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ received: 3, accepted: 2, rejected: 1 });
+    const report = await server.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${res.json().batchId}`,
+      headers: p.auth,
+    });
+    expect(report.json().rejectedRows).toEqual([
+      {
+        row: 3,
+        field: '(rij)',
+        reason: 'rij kan niet gelezen worden: aantal kolommen of aanhalingstekens klopt niet',
+      },
+    ]);
+  });
+
+  it('refuses a CSV with an unknown or missing column before storing anything', async () => {
+    const p = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv' },
+      payload: `${header.replace('surname;', 'achternaam;')}\n${csvRow('H1')}\n`,
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().problems).toEqual([
+      { row: 1, field: 'achternaam', reason: 'onbekende kolom' },
+      { row: 1, field: 'surname', reason: 'verplichte kolom ontbreekt' },
+    ]);
+    expect(
+      await db.selectFrom('signal_batches').select('id').where('partner_id', '=', p.partnerId).execute(),
+    ).toEqual([]);
+  });
+
+  it('answers 413 for a body over the limit, JSON and CSV', async () => {
+    const p = await partnerWithToken();
+    const big = Array.from({ length: 600 }, () => signal());
+    const json = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: p.auth,
+      payload: { signals: big },
+    });
+    expect(json.statusCode).toBe(413);
+    const lines = [header, ...Array.from({ length: 2000 }, (_, i) => csvRow(`B${i}`))].join('\n');
+    const csv = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv' },
+      payload: lines,
+    });
+    expect(csv.statusCode).toBe(413);
+    // Streamed without a Content-Length: counted while it arrives.
+    const streamed = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv', 'transfer-encoding': 'chunked' },
+      payload: Readable.from([
+        `${header}\n`,
+        ...lines
+          .split('\n')
+          .slice(1, 400)
+          .map((l) => `${l}\n`),
+        'x'.repeat(200_000),
+      ]),
+    });
+    expect(streamed.statusCode).toBe(413);
+  });
+
+  it('rejects rows beyond the row limit', async () => {
+    const p = await partnerWithToken();
+    const lines = [header, ...Array.from({ length: 502 }, (_, i) => csvRow(`L${i}`))].join('\n');
+    expect(Buffer.byteLength(lines)).toBeLessThan(200_000);
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv' },
+      payload: lines,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ accepted: 500, rejected: 1 });
+  });
+
+  it("hides another partner's batch", async () => {
+    const a = await partnerWithToken();
+    const b = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: a.auth,
+      payload: { signals: [signal()] },
+    });
+    const other = await server.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${res.json().batchId}`,
+      headers: b.auth,
+    });
+    expect(other.statusCode).toBe(404);
+  });
+});
+
+describe('matching', () => {
+  it("joins two partners' signals for one resident into one case, and links the household", async () => {
+    const huur = await partnerWithToken('Huur');
+    const zorg = await partnerWithToken('Zorg');
+    const s = signal();
+    const a = await server.inject({ method: 'POST', url: '/api/v1/signals', headers: huur.auth, payload: s });
+    // Same person written differently: prefix inside the surname, postcode without space, lower case.
+    const resident = {
+      ...s.resident,
+      surnamePrefix: undefined,
+      surname: `Van der ${s.resident.surname.toUpperCase()}`,
+    };
+    const b = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: zorg.auth,
+      payload: { ...s, partnerReference: 'Z-1', resident, address: { ...s.address, postcode: '1761AB' } },
+    });
+    const housemate = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: zorg.auth,
+      payload: {
+        ...s,
+        partnerReference: 'Z-2',
+        resident: { ...s.resident, firstNames: 'Kees', surname: 'Anders', birthDate: '1970-01-01' },
+      },
+    });
+    const rows = await db
+      .selectFrom('signals')
+      .innerJoin('residents', 'residents.id', 'signals.resident_id')
+      .select(['signals.id', 'signals.case_key', 'residents.household_key'])
+      .where('signals.id', 'in', [a.json().signalId, b.json().signalId, housemate.json().signalId])
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const [ra, rb, rh] = [a, b, housemate].map((r) => byId.get(r.json().signalId)!);
+    expect(rb!.case_key).toBe(ra!.case_key);
+    expect(rh!.case_key).not.toBe(ra!.case_key);
+    expect(rh!.household_key).toBe(ra!.household_key);
+  });
+});
+
+describe('GET /api/v1/partner-feedback', () => {
+  it("gives a partner its own feedback only, never another partner's", async () => {
+    const a = await partnerWithToken();
+    const b = await partnerWithToken();
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: a.auth,
+      payload: signal(),
+    });
+    const signalId = res.json().signalId as string;
+    const caseId = randomUUID();
+    await db
+      .insertInto('cases')
+      .values({
+        id: caseId,
+        workflow_id: `case:GM1911:${caseId}`,
+        municipality: 'GM1911',
+        case_key: caseId,
+        team: 'wijkteam',
+        stage: 'declined',
+        priority: 'normal',
+        policy: JSON.stringify({}),
+        partner_types: ['Huur'],
+        started_at: new Date(),
+      })
+      .execute();
+    await db
+      .insertInto('partner_notifications')
+      .values({
+        idempotency_key: `k-${caseId}`,
+        case_id: caseId,
+        signal_id: signalId,
+        partner_id: a.partnerId,
+        message: 'declined',
+      })
+      .execute();
+    const mine = await server.inject({ method: 'GET', url: '/api/v1/partner-feedback', headers: a.auth });
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().feedback).toEqual([
+      expect.objectContaining({
+        signalId,
+        partnerReference: expect.any(String),
+        pickedUp: true,
+        declined: true,
+      }),
+    ]);
+    const theirs = await server.inject({ method: 'GET', url: '/api/v1/partner-feedback', headers: b.auth });
+    expect(theirs.json()).toEqual({ feedback: [], next: null });
+    const later = await server.inject({
+      method: 'GET',
+      url: `/api/v1/partner-feedback?since=${encodeURIComponent(mine.json().next)}`,
+      headers: a.auth,
+    });
+    expect(later.json().feedback).toEqual([]);
+    const bad = await server.inject({
+      method: 'GET',
+      url: '/api/v1/partner-feedback?since=gisteren',
+      headers: a.auth,
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('OpenAPI', () => {
+  it('describes the partner routes at /openapi.json and serves /docs', async () => {
+    const res = await server.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const spec = res.json();
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/signals',
+        '/api/v1/signal-batches',
+        '/api/v1/signal-batches/{id}',
+        '/api/v1/partner-feedback',
+      ]),
+    );
+    expect(spec.components.securitySchemes.partnerToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const docs = await server.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+  });
+});
