@@ -77,3 +77,40 @@ export function toMermaid(): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.stdout.write(toMermaid());
 }
+
+/** The top-level state that `node` belongs to (itself when it is top-level). */
+function topLevel(node: AnyStateNode): AnyStateNode {
+  let current = node;
+  while (current.parent && current.parent !== caseMachine.root) current = current.parent;
+  return current;
+}
+
+/**
+ * A compact drawing for people: top-level states only (named by `labels` when given), one unlabelled
+ * arrow per pair of states, left to right. Used on the managers' history page.
+ */
+export function toMermaidOverview(labels: Record<string, string> = {}): string {
+  const lines = ['stateDiagram-v2', '  direction LR'];
+  const states = Object.values(caseMachine.root.states) as AnyStateNode[];
+  for (const state of states) {
+    lines.push(`  state "${(labels[state.key] ?? state.key).replace(/"/g, "'")}" as ${state.key}`);
+  }
+  const initial = caseMachine.root.initial?.target[0];
+  if (initial) lines.push(`  [*] --> ${initial.key}`);
+  const edges = new Set<string>();
+  const visit = (node: AnyStateNode): void => {
+    const transitions = [...node.transitions.values()].flat().concat(node.always ?? []);
+    for (const t of transitions) {
+      for (const target of t.target ?? []) {
+        const from = topLevel(node).key;
+        const to = topLevel(target).key;
+        if (from !== to) edges.add(`  ${from} --> ${to}`);
+      }
+    }
+    for (const child of Object.values(node.states) as AnyStateNode[]) visit(child);
+  };
+  for (const state of states) visit(state);
+  lines.push(...edges);
+  for (const state of states) if (state.type === 'final') lines.push(`  ${state.key} --> [*]`);
+  return lines.join('\n');
+}

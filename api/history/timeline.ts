@@ -1,0 +1,237 @@
+/**
+ * A case's Temporal event history as a readable Dutch timeline: what happened, when, and the case's
+ * stage after each step. Reads every run of the case (following continue-as-new), decodes payloads with
+ * the client's data converter (so encrypted payloads work), and names partners and caseworkers from the
+ * database. Histories hold no personal data, so the timeline stays complete after deletion.
+ */
+import type { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import type { temporal as pt } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
+
+import type { Db } from '../../db/database.js';
+import type { SignalFacts } from '../../workflows/case-machine.js';
+import type { CaseView, ResidentContact, TaskCompletion } from '../../workflows/messages.js';
+import { OUTCOME_LABELS } from '../routes/caseworkers/outcomes.js';
+import { formatAmount, STAGE_LABELS, TEMPLATE_LABELS } from '../web/format.js';
+
+const EventType = temporal.api.enums.v1.EventType;
+type HistoryEvent = pt.api.history.v1.IHistoryEvent;
+
+export interface TimelineEntry {
+  eventId: number;
+  run: number;
+  at: string;
+  kind: string;
+  text: string;
+  /** The case's stage after this step (from the read-model sync the workflow does after each step). */
+  stage: string | null;
+}
+
+export interface CaseHistory {
+  caseId: string;
+  workflowId: string;
+  runs: string[];
+  entries: TimelineEntry[];
+  /** Every stage the case passed through, in order. */
+  stagesVisited: string[];
+  rawEvents: unknown[];
+}
+
+const PARTNER_MESSAGES: Record<string, string> = {
+  picked_up: 'Partner geïnformeerd: signaal opgepakt',
+  declined: 'Partner geïnformeerd: inwoner wil geen contact',
+  no_contact: 'Partner geïnformeerd: geen contact gekregen',
+  not_picked_up: 'Partner geïnformeerd: signaal niet opgepakt',
+};
+
+function timeOf(event: HistoryEvent): string {
+  const t = event.eventTime;
+  const ms = Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  return new Date(ms).toISOString();
+}
+
+function durationMs(d: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  return Number(d?.seconds ?? 0) * 1000 + Math.floor((d?.nanos ?? 0) / 1e6);
+}
+
+async function decoder(client: Client) {
+  const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+  return async (payloads: Payload[] | null | undefined): Promise<unknown[]> => {
+    let decoded = payloads ?? [];
+    for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+    return decoded.map((p) => payloadConverter.fromPayload(p));
+  };
+}
+
+/** Loads every run of a case, starting at its first run (the case id). */
+export async function loadCaseEvents(client: Client, workflowId: string, caseId: string) {
+  const runs: string[] = [];
+  const events: Array<{ run: number; event: HistoryEvent }> = [];
+  let runId: string | null | undefined = caseId;
+  while (runId && runs.length < 1000) {
+    runs.push(runId);
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    for (const event of history.events ?? []) events.push({ run: runs.length, event });
+    const last = history.events?.at(-1);
+    runId =
+      last?.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        ? last.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId
+        : null;
+  }
+  return { runs, events };
+}
+
+/** Builds the timeline of a case. */
+export async function buildCaseHistory(
+  client: Client,
+  db: Db,
+  workflowId: string,
+  caseId: string,
+): Promise<CaseHistory> {
+  const { runs, events } = await loadCaseEvents(client, workflowId, caseId);
+  const decode = await decoder(client);
+  const partners = new Map(
+    (await db.selectFrom('partners').select(['id', 'name']).execute()).map((p) => [p.id, p.name] as const),
+  );
+  const entries: TimelineEntry[] = [];
+  const stagesVisited: string[] = [];
+  let stage: string | null = null;
+  const push = (run: number, event: HistoryEvent, kind: string, text: string) =>
+    entries.push({ eventId: Number(event.eventId ?? 0), run, at: timeOf(event), kind, text, stage });
+
+  for (const { run, event } of events) {
+    switch (event.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        if (run === 1) push(run, event, 'started', 'Zaak gestart');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
+        const attrs = event.workflowExecutionSignaledEventAttributes;
+        if (attrs?.signalName !== 'newSignal') break;
+        const [signal] = (await decode(attrs.input?.payloads as Payload[])) as [SignalFacts];
+        const partner = partners.get(signal.partnerId) ?? signal.partnerType;
+        push(
+          run,
+          event,
+          'signal',
+          `Signaal ontvangen van ${partner} (${signal.partnerType}), achterstand ${formatAmount(signal.amount)}` +
+            `${signal.crisis ? ', crisissignaal' : ''}${signal.warmHandover ? ', warme overdracht' : ''}`,
+        );
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: {
+        const request = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+        const [arg] = await decode(request?.args?.payloads as Payload[]);
+        if (request?.name === 'completeTask') {
+          const c = arg as TaskCompletion;
+          const outcome = c.outcome ? `, uitkomst: ${OUTCOME_LABELS[c.outcome.kind]}` : '';
+          push(
+            run,
+            event,
+            'task-completed',
+            `Medewerker legde vast: ${c.reached ? 'bereikt' : 'niet bereikt'} (${c.dagdeel})${outcome}`,
+          );
+        } else if (request?.name === 'recordResidentContact') {
+          const c = arg as ResidentContact;
+          push(
+            run,
+            event,
+            'resident-contact',
+            `Inwoner nam zelf contact op (${c.channel}, ${c.dagdeel}): ${OUTCOME_LABELS[c.outcome.kind]}`,
+          );
+        }
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        const attrs = event.activityTaskScheduledEventAttributes;
+        const [input] = (await decode(attrs?.input?.payloads as Payload[])) as [Record<string, unknown>];
+        const text = activityText(attrs?.activityType?.name ?? '', input ?? {});
+        if (attrs?.activityType?.name === 'syncCase') {
+          const next = String(input?.stage ?? '');
+          if (next && next !== stage) {
+            stage = next;
+            stagesVisited.push(next);
+            push(run, event, 'stage', `Stap: ${STAGE_LABELS[next] ?? next}`);
+          }
+        } else if (attrs?.activityType?.name === 'registerCase') {
+          stage = String(input?.stage ?? '');
+          stagesVisited.push(stage);
+        } else if (text) {
+          push(run, event, attrs?.activityType?.name ?? 'activity', text);
+        }
+        break;
+      }
+      case EventType.EVENT_TYPE_TIMER_STARTED: {
+        const ms = durationMs(event.timerStartedEventAttributes?.startToFireTimeout);
+        const until = new Date(Date.parse(timeOf(event)) + ms);
+        push(
+          run,
+          event,
+          'timer',
+          `Wachten tot ${until.toLocaleString('nl-NL', { timeZone: 'Europe/Amsterdam' })}`,
+        );
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        push(run, event, 'continued', 'Voortgezet in een nieuwe run (de geschiedenis is daar ingekort)');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: {
+        const [result] = (await decode(
+          event.workflowExecutionCompletedEventAttributes?.result?.payloads as Payload[],
+        )) as [CaseView];
+        push(run, event, 'completed', `Zaak afgesloten${result?.result ? `: ${result.result}` : ''}`);
+        break;
+      }
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+        push(run, event, 'terminated', 'Zaak beëindigd door een beheerder');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        push(run, event, 'failed', 'Zaak vastgelopen door een fout (zie de Temporal Web UI)');
+        break;
+    }
+  }
+  return {
+    caseId,
+    workflowId,
+    runs,
+    entries,
+    stagesVisited,
+    rawEvents: events.map(({ run, event }) => ({
+      run,
+      ...temporal.api.history.v1.HistoryEvent.toObject(event as pt.api.history.v1.HistoryEvent, {
+        longs: String,
+        enums: String,
+        bytes: String,
+      }),
+    })),
+  };
+}
+
+function activityText(name: string, input: Record<string, unknown>): string | null {
+  switch (name) {
+    case 'sendOutbound':
+      return input.channel === 'card'
+        ? 'Kaartje achtergelaten: niemand thuis'
+        : `${TEMPLATE_LABELS[String(input.template)] ?? 'Brief'} verstuurd`;
+    case 'createTask':
+      return input.kind === 'phone'
+        ? `Beltaak aangemaakt (poging ${input.attempt}${input.preferredDagdeel ? `, bij voorkeur ${String(input.preferredDagdeel).toLowerCase()}` : ''})`
+        : `Huisbezoek gepland (bezoek ${input.attempt})`;
+    case 'closeTask':
+      return input.status === 'cancelled' ? 'Openstaande taak vervallen' : null;
+    case 'recordContactAttempt':
+      return `Contactpoging vastgelegd: ${input.soort}, ${input.bereikt ? 'bereikt' : 'niet bereikt'} (${input.dagdeel})`;
+    case 'notifyPartner':
+      return PARTNER_MESSAGES[String(input.message)] ?? 'Partner geïnformeerd';
+    case 'handOver':
+      return `Overgedragen aan schuldhulpverlening (toestemmingsformulier ${input.consentReference})`;
+    case 'deletePersonalData':
+      return 'Persoonsgegevens verwijderd';
+    case 'recordSignalStatus':
+      return `Signaalstatus vastgelegd: ${input.status}`;
+    default:
+      return null;
+  }
+}

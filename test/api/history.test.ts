@@ -1,0 +1,118 @@
+/**
+ * Managers inspect a finished case: the timeline (JSON and page) tells in Dutch what happened in order,
+ * stays readable after the resident's data was deleted, and only managers may see it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../api/server.js';
+import { recordResidentContact } from '../../workflows/messages.js';
+import { personalValues, startCase, viewOf, waitFor } from '../helpers/cases.js';
+import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import { makeUser, signIn } from './caseworker-helpers.js';
+
+let h: TestHarness;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  h = await createHarness();
+  await h.startWorker();
+  app = await buildServer({
+    db: h.db,
+    temporal: h.client,
+    taskQueue: h.taskQueue,
+    municipality: 'GM1911',
+    temporalUiUrl: 'http://127.0.0.1:8233',
+  });
+});
+afterAll(async () => {
+  await app?.close();
+  await h?.close();
+});
+
+describe('case history for managers', () => {
+  it('shows a declined and deleted case as an ordered Dutch timeline, without personal data', async () => {
+    const { handle, record } = await startCase(h);
+    await waitFor(
+      () => viewOf(handle),
+      (v) => v.stage === 'letter',
+    );
+    await handle.executeUpdate(recordResidentContact, {
+      args: [{ channel: 'Telefoon', dagdeel: 'Middag', outcome: { kind: 'declined' } }],
+    });
+    const result = await handle.result();
+
+    const manager = await makeUser(
+      h.db,
+      ['manager', 'caseworker'],
+      ['schulddienstverlening', 'wijkteam'],
+      'mgr',
+    );
+    const { cookie } = await signIn(app, manager);
+
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/v1/cases/${result.caseId}/history`,
+      headers: { cookie },
+    });
+    expect(res.statusCode).toBe(200);
+    const history = res.json();
+    const texts: string[] = history.entries.map((e: { text: string }) => e.text);
+    const order = [
+      'Zaak gestart',
+      'Signaal ontvangen van Woningstichting Testdorp (Huur)',
+      'Eerste brief verstuurd',
+      'Contactpoging vastgelegd: Brief, niet bereikt',
+      'Inwoner nam zelf contact op (Telefoon, Middag)',
+      'Partner geïnformeerd: inwoner wil geen contact',
+      'Wachten tot',
+      'Persoonsgegevens verwijderd',
+      'Zaak afgesloten: Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering',
+    ];
+    // Each step appears after the one before it.
+    let from = 0;
+    for (const prefix of order) {
+      const at = texts.findIndex((t, i) => i >= from && t.startsWith(prefix));
+      expect(at, `"${prefix}" after entry ${from} in:\n${texts.join('\n')}`).toBeGreaterThanOrEqual(from);
+      from = at + 1;
+    }
+    expect(history.stagesVisited).toEqual(['letter', 'declined', 'closed']);
+    const json = JSON.stringify(history);
+    for (const value of personalValues(record)) expect(json).not.toContain(value);
+
+    const pageRes = await app.inject({
+      method: 'GET',
+      url: `/beheer/zaken/${result.caseId}`,
+      headers: { cookie },
+    });
+    expect(pageRes.statusCode).toBe(200);
+    expect(pageRes.body).toContain('De persoonsgegevens van deze zaak zijn verwijderd');
+    expect(pageRes.body).toContain('Persoonsgegevens verwijderd');
+    expect(pageRes.body).toContain('class letter,declined,closed visited');
+    expect(pageRes.body).toContain(
+      `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`,
+    );
+
+    const list = await app.inject({ method: 'GET', url: '/beheer/zaken?stage=closed', headers: { cookie } });
+    expect(list.statusCode).toBe(200);
+    expect(list.body).toContain(`/beheer/zaken/${result.caseId}`);
+  });
+
+  it('refuses a caseworker and answers 404 for an unknown case', async () => {
+    const caseworker = await makeUser(h.db, ['caseworker'], ['wijkteam'], 'cw');
+    const { cookie } = await signIn(app, caseworker);
+    const denied = await app.inject({
+      method: 'GET',
+      url: '/api/v1/cases/00000000-0000-4000-8000-000000000000/history',
+      headers: { cookie, accept: 'application/json' },
+    });
+    expect(denied.statusCode).toBe(403);
+    const manager = await makeUser(h.db, ['manager', 'caseworker'], ['wijkteam'], 'mgr');
+    const session = await signIn(app, manager);
+    const missing = await app.inject({
+      method: 'GET',
+      url: '/api/v1/cases/00000000-0000-4000-8000-000000000000/history',
+      headers: { cookie: session.cookie },
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+});
