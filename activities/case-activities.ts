@@ -14,6 +14,8 @@ import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js'
  */
 export interface OutreachChannel {
   deliver(input: OutboundInput): Promise<'queued' | 'already-sent'>;
+  /** Deletes documents the channel keeps outside these tables (e.g. the print outbox); idempotent. */
+  forget?(input: { caseKey: string }): Promise<void>;
 }
 
 export interface CaseActivityDependencies {
@@ -297,6 +299,7 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
           .where('id', '=', input.caseId)
           .execute();
       });
+      await channel.forget?.({ caseKey: input.caseKey });
     },
   };
 }

@@ -8,7 +8,14 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import { registerDdasRoutes } from './ddas/routes.js';
+import { registerCaseworkerRoutes } from './routes/caseworkers/index.js';
+import { registerDemoMailRoutes } from './routes/demo-mail.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerDashboardRoutes } from './routes/manager-pages/dashboard.js';
+import { registerHistoryRoutes } from './routes/manager-pages/history.js';
+import { registerMonitorRoutes } from './routes/managers/monitor.js';
+import { registerPartnerRoutes } from './routes/partners/index.js';
 
 export interface ApiDependencies {
   db: Db;
@@ -16,6 +23,8 @@ export interface ApiDependencies {
   logger?: Logger;
   taskQueue: string;
   municipality: string;
+  /** Base URL of the Temporal Web UI, for links from the managers' pages. */
+  temporalUiUrl?: string | null;
   /** The process configuration (tests may pass a partial one built with `loadConfig({...})`). */
   config?: Config;
 }
@@ -38,5 +47,12 @@ export async function buildServer(deps: ApiDependencies): Promise<FastifyInstanc
     },
   });
   // Route groups by audience register below, one line each.
+  registerDdasRoutes(app, deps);
+  await registerMonitorRoutes(app, deps);
+  await registerPartnerRoutes(app, deps);
+  await registerCaseworkerRoutes(app, deps);
+  await registerHistoryRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
+  await registerDemoMailRoutes(app);
   return app;
 }

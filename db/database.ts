@@ -6,6 +6,12 @@ import pg from 'pg';
 import type { CasesTable } from './tables/cases.table.js';
 import type { ContactAttemptsTable } from './tables/contact-attempts.table.js';
 import type {
+  ObjectionsTable,
+  PartnerTokensTable,
+  SignalBatchesTable,
+  SignalBatchRejectionsTable,
+} from './tables/intake.table.js';
+import type {
   DossiersTable,
   OutboundMessagesTable,
   PartnerNotificationsTable,
@@ -14,6 +20,7 @@ import type { PartnersTable } from './tables/partners.table.js';
 import type { ResidentsTable } from './tables/residents.table.js';
 import type { SignalsTable } from './tables/signals.table.js';
 import type { TasksTable } from './tables/tasks.table.js';
+import type { UserSessionsTable, UsersTable } from './tables/users.table.js';
 
 export interface Database {
   partners: PartnersTable;
@@ -25,6 +32,12 @@ export interface Database {
   outbound_messages: OutboundMessagesTable;
   partner_notifications: PartnerNotificationsTable;
   dossiers: DossiersTable;
+  partner_tokens: PartnerTokensTable;
+  signal_batches: SignalBatchesTable;
+  signal_batch_rejections: SignalBatchRejectionsTable;
+  objections: ObjectionsTable;
+  users: UsersTable;
+  user_sessions: UserSessionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -11,10 +11,11 @@ import { createDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { startDispatcher } from '../worker/dispatcher.js';
 import { createCaseWorker } from '../worker/worker.js';
-import { DEFAULT_POLICY } from '../workflows/policy.js';
 import type { Config } from './config.js';
+import { startLetterServices } from './letters.js';
 import type { Logger } from './logger.js';
 import { createEncryptionCodec, loadPayloadKey } from './payload-codec.js';
+import { loadPolicies } from './policy.js';
 import { startServices } from './services.js';
 
 export interface AppParts {
@@ -41,6 +42,8 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
   const stop = async () => {
     for (const fn of stops.reverse()) await fn().catch((err) => logger.error({ err }, 'stop step failed'));
   };
+  // Validate the policy file before anything starts: a wrong value stops here, naming the field.
+  const policyFor = loadPolicies(config.POLICY_FILE);
   try {
     const services = await startServices(config, logger);
     stops.push(() => services.stop());
@@ -70,12 +73,16 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       });
       const connection = await NativeConnection.connect({ address: services.temporalAddress });
       stops.push(() => connection.close());
+      // Letters, e-mail and cards (and with `npm start` the local demo SMTP server).
+      const letters = await startLetterServices(config, db, logger, parts.embedded);
+      stops.push(() => letters.stop());
       const worker: Worker = await createCaseWorker({
         dataConverter,
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         db,
+        channel: letters.channel,
       });
       const running = worker.run();
       stops.push(async () => {
@@ -94,7 +101,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
           dataConverter,
         }),
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        policyFor: () => DEFAULT_POLICY,
+        policyFor,
         logger,
       });
       stops.push(() => dispatcher.stop());
@@ -111,6 +118,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         logger,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         municipality: config.MUNICIPALITY_CODE,
+        temporalUiUrl: services.temporalUiUrl,
         config,
       });
       await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });

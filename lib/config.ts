@@ -54,7 +54,11 @@ const envSchema = z.object({
   MUNICIPALITY_NAME: z.string().trim().min(1).default('Gemeente Hollands Kroon'),
   MUNICIPALITY_TEAM: z.string().trim().min(1).default('Team Schulddienstverlening'),
   MUNICIPALITY_PHONE: z.string().trim().min(1).default('088-321 5000'),
-  MUNICIPALITY_EMAIL: z.string().trim().email('expected an e-mail address').default('schulddienstverlening@hollandskroon.nl'),
+  MUNICIPALITY_EMAIL: z
+    .string()
+    .trim()
+    .email('expected an e-mail address')
+    .default('schulddienstverlening@hollandskroon.nl'),
   MUNICIPALITY_OPENING_HOURS: z.string().trim().min(1).default('op werkdagen van 8.30 tot 17.00 uur'),
   MUNICIPALITY_WEBSITE: z.string().trim().min(1).default('www.hollandskroon.nl'),
   MUNICIPALITY_POSTAL_ADDRESS: z.string().trim().min(1).default('Postbus 8000, 1760 DA Anna Paulowna'),
@@ -79,7 +83,11 @@ const envSchema = z.object({
     .default('false')
     .transform((v) => v === 'true'),
   /** Largest signal batch body (JSON or CSV) a partner may send, in bytes; larger ones get 413. */
-  INTAKE_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(128 * 1024 * 1024),
+  INTAKE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(128 * 1024 * 1024),
   /** Most rows in one signal batch; further rows are rejected unread. */
   INTAKE_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
   /** Inhabitants for the monitor's rates per 1,000: a number for MUNICIPALITY_CODE, or `GM1911=49000,GM0363=...`. */
@@ -141,7 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const lines = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
     // Show what was given, except for the URLs which may carry a password.
-    const given = name === 'DATABASE_URL' || name === 'SMTP_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+    const given =
+      name === 'DATABASE_URL' || name === 'SMTP_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
     return `  ${name}: ${issue.message}${given}`;
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -4,7 +4,15 @@
  */
 import type { Migration } from 'kysely';
 import * as m0001 from './2026_11_27_0001_initial.js';
+import * as m0002 from './2026_11_27_0002_intake.js';
+import * as m0003 from './2026_11_27_0003_letters.js';
+import * as m0004 from './2026_11_27_0004_ddas.js';
+import * as m0005 from './2026_11_27_0005_users.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
+  '2026_11_27_0002_intake': m0002,
+  '2026_11_27_0003_letters': m0003,
+  '2026_11_27_0004_ddas': m0004,
+  '2026_11_27_0005_users': m0005,
 };

@@ -1,6 +1,10 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
-/** A letter, e-mail or card sent to a resident; `content` (the rendered document) goes with deletion. */
+/**
+ * A letter, e-mail or card sent to a resident; `content` (the rendered PDF, or the e-mail as sent) goes with
+ * deletion. Status: letters and cards `queued` (print outbox) -> `sent` (collected), or `replaced-by-email`,
+ * `withdrawn` (data deleted before printing), `no-resident`; e-mails `sending` -> `sent` | `failed`.
+ */
 export interface OutboundMessagesTable {
   id: Generated<string>;
   idempotency_key: string;
@@ -10,6 +14,13 @@ export interface OutboundMessagesTable {
   status: string;
   content: Buffer | null;
   created_at: ColumnType<Date, Date | undefined, never>;
+  /** YYYY-MM-DD: the print batch (null when not for the printer). */
+  print_day: ColumnType<string | null, string | null | undefined, string | null>;
+  pages: ColumnType<number | null, number | null | undefined, number | null>;
+  content_type: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A failure or skip code, never personal data. */
+  detail: ColumnType<string | null, string | null | undefined, string | null>;
+  sent_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 export type OutboundMessage = Selectable<OutboundMessagesTable>;
 

@@ -21,9 +21,13 @@ interface Started {
   exit: Promise<number | null>;
 }
 
-function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
-    env: { ...process.env, ...env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: 'warn' },
+function start(
+  env: Record<string, string>,
+  entry = 'bin/start.ts',
+  ready = 'Press Ctrl-C to stop.',
+): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -37,7 +41,7 @@ function start(env: Record<string, string>): Promise<Started> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not running after 90 s:\n${output}`)), 90_000);
     const check = setInterval(() => {
-      if (output.includes('Press Ctrl-C to stop.')) {
+      if (output.includes(ready)) {
         clearInterval(check);
         clearTimeout(timer);
         resolve({ child, output: () => output, exit });
@@ -105,4 +109,30 @@ describe('npm start with embedded defaults', () => {
     expect(await second.exit).toBe(0);
     console.log(`second npm start was running after ${secondStartMs} ms`);
   }, 240_000);
+});
+
+describe('the API alone against existing servers', () => {
+  it('connects to the given PostgreSQL and Temporal, starts neither, and stops on SIGTERM', async () => {
+    const port = String(await freePort());
+    const uiPort = String(await freePort());
+    const api = await start(
+      {
+        HTTP_PORT: port,
+        TEMPORAL_UI_PORT: uiPort,
+        DATABASE_URL: inject('databaseUrl'),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+      },
+      'bin/api.ts',
+      'API listening',
+    );
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(await health.json()).toEqual({ status: 'ok', database: 'ok', temporal: 'ok' });
+    expect(api.output()).not.toContain('starting the Temporal dev server');
+    expect(api.output()).not.toContain('embedded PostgreSQL');
+    expect(await portAnswers(Number(uiPort))).toBe(false);
+    api.child.kill('SIGTERM');
+    expect(await api.exit).toBe(0);
+  }, 120_000);
 });

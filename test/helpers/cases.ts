@@ -2,7 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
+
 import type { SignalRecord } from '../../db/repositories/intake.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
 import type { caseWorkflow } from '../../workflows/case-workflow.js';
