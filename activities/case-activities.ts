@@ -98,6 +98,8 @@ export interface OutboundInput {
   caseKey: string;
   channel: 'letter' | 'card';
   template: string;
+  /** For the re-contact confirmation: the agreed moment (epoch ms) the letter names. */
+  recontactAt?: number | null;
 }
 
 export interface NotifyPartnerInput {

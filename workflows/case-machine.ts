@@ -149,7 +149,12 @@ export type PartnerMessage = 'picked_up' | 'declined' | 'no_contact' | 'not_pick
  * deterministic within a case, so `<workflowId>:<step>` serves as the idempotency key.
  */
 export interface CaseActionParams {
-  sendLetter: { step: string; template: 'first' | 'reminder' | 'recontactConfirmation' };
+  /** `recontactAt` (epoch ms) only for the re-contact confirmation: the date the letter names. */
+  sendLetter: {
+    step: string;
+    template: 'first' | 'reminder' | 'recontactConfirmation';
+    recontactAt?: number | null;
+  };
   recordContactAttempt: { step: string } & ContactAttempt;
   createTask: { step: string; priority: Priority } & OpenTask;
   cancelTask: { step: string; taskId: string };
@@ -805,6 +810,7 @@ export const caseMachine = setup({
           params: ({ context }) => ({
             step: `r${context.round}-recontact-${context.contactAttempts.length}`,
             template: 'recontactConfirmation',
+            recontactAt: context.recontactAt,
           }),
         },
         { type: 'setDeadline', params: ({ context }) => ({ deadline: context.recontactAt! }) },

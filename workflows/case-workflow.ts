@@ -172,6 +172,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
             caseKey: input.caseKey,
             channel: 'letter',
             template: p.template,
+            recontactAt: p.recontactAt ?? null,
           });
           break;
         case 'leaveCard':

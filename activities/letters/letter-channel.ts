@@ -221,10 +221,7 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
 
       // The agreed re-contact moment, when the workflow passes it along (an id-free timestamp); without it
       // the confirmation speaks of "de afgesproken datum".
-      const recontactAt =
-        template === 'recontactConfirmation'
-          ? ((input as OutboundInput & { recontactAt?: number | null }).recontactAt ?? null)
-          : null;
+      const recontactAt = template === 'recontactConfirmation' ? (input.recontactAt ?? null) : null;
       const reference = referenceOf(input.caseId);
       const document = await composeDocument(templates, {
         template,

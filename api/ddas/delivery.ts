@@ -172,8 +172,11 @@ export async function buildDelivery(
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (trx) => {
-      // Sorting and aggregating 50,000 rows in memory instead of on disk.
+      // Sorting and aggregating 50,000 rows in memory instead of on disk; and hash joins only: the planner
+      // underestimates the page's cases (a filter on an aggregate) and would otherwise re-aggregate the
+      // contact attempts once per case in a nested loop, quadratic in the page size.
       await sql`set local work_mem = '64MB'`.execute(trx);
+      await sql`set local enable_nestloop = off`.execute(trx);
       const totalRecords = await countDeliverySignals(trx, query);
       const totalPages = Math.max(1, Math.ceil(totalRecords / pageSize));
       const requested = request.page ?? 1;

@@ -53,7 +53,9 @@ describe('a case with encrypted payloads on the real server', () => {
   it('runs as usual while the server only ever stores ciphertext', async () => {
     const { handle, stored } = await startCase(h);
     const task = await openTask(handle, 'phone', 1);
-    const v = await handle.executeUpdate(completeTask, { args: [{ taskId: task.taskId, reached: false, dagdeel: 'Middag' }] });
+    const v = await handle.executeUpdate(completeTask, {
+      args: [{ taskId: task.taskId, reached: false, dagdeel: 'Middag' }],
+    });
     expect(v.contactAttempts).toBe(2);
     expect((await viewOf(handle)).stage).toBe('phone');
     const raw = await historyText(handle);
