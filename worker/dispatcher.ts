@@ -28,6 +28,10 @@ export interface DispatcherOptions {
   teamFor?(partnerType: string): string;
   logger?: Logger;
   batchSize?: number;
+  /** Only these signals (tests share one database and must not hand over each other's signals). */
+  signalIds?: string[];
+  /** How long one hand-over may take before the pass gives up (default 10 s). */
+  handOverTimeoutMs?: number;
   /** Overrides start arguments (tests force early continue-as-new). */
   extraInput?: Partial<CaseWorkflowInput>;
 }
@@ -61,6 +65,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
         'residents.known_to_debt_help',
       ])
       .where('signals.dispatched_at', 'is', null)
+      .$if(options.signalIds !== undefined, (qb) => qb.where('signals.id', 'in', options.signalIds ?? []))
       .orderBy('signals.received_at')
       .limit(options.batchSize ?? 100)
       .forUpdate('signals')
@@ -92,15 +97,18 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
         ...options.extraInput,
       };
       try {
-        await options.client.workflow.signalWithStart(CASE_WORKFLOW_TYPE, {
-          workflowId: caseWorkflowId(row.municipality, row.case_key),
-          taskQueue: options.taskQueue,
-          args: [input],
-          signal: newSignal,
-          signalArgs: [facts],
-          // A closed case may be followed by a new one for the same resident.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        });
+        // A bounded wait: with Temporal down the pass gives up and the signal waits for the next one.
+        await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
+          options.client.workflow.signalWithStart(CASE_WORKFLOW_TYPE, {
+            workflowId: caseWorkflowId(row.municipality, row.case_key),
+            taskQueue: options.taskQueue,
+            args: [input],
+            signal: newSignal,
+            signalArgs: [facts],
+            // A closed case may be followed by a new one for the same resident.
+            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          }),
+        );
         await trx
           .updateTable('signals')
           .set({ dispatched_at: new Date(), dispatch_error: null })

@@ -51,7 +51,13 @@ export async function startCase(h: TestHarness, partnerType = 'Zorg') {
   const record = residentRecord();
   record.address.postcode = `${area} QZ`;
   const stored = await storeTestSignal(h.db, record, { name: `Test ${partnerType}`, type: partnerType });
-  await dispatchPending({ db: h.db, client: h.client, taskQueue: h.taskQueue, policyFor: testPolicy });
+  await dispatchPending({
+    db: h.db,
+    client: h.client,
+    taskQueue: h.taskQueue,
+    policyFor: testPolicy,
+    signalIds: [stored.signalId],
+  });
   return { stored, record, area };
 }
 

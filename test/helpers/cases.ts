@@ -42,6 +42,7 @@ export async function startCase(h: TestHarness, options: StartOptions = {}) {
     taskQueue: h.taskQueue,
     policyFor: () => options.policy ?? shortPolicy(SCALE_MS),
     extraInput: options.extraInput,
+    signalIds: [stored.signalId],
   });
   const handle: CaseHandle = h.client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, stored.caseKey));
   return { handle, stored, record };
