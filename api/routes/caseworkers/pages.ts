@@ -92,7 +92,12 @@ function formValues(body: Record<string, unknown>): FormValues {
 export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependencies): void {
   const guard = { preHandler: requireUser(CASEWORK_ROLES) };
 
-  app.get('/', guard, async (_request, reply) => reply.redirect('/taken', 303));
+  // The start page depends on the role: caseworkers to their tasks, managers to the monitor.
+  app.get('/', { preHandler: requireUser() }, async (request, reply) => {
+    const roles = request.user?.roles ?? [];
+    const works = CASEWORK_ROLES.some((r) => roles.includes(r));
+    return reply.redirect(works ? '/taken' : '/beheer/monitor', 303);
+  });
 
   app.get('/taken', guard, async (request, reply) => {
     const user = userOf(request);
