@@ -4,8 +4,12 @@
  *   token:create <partner name or id> [label]   prints a new token once; only its hash is stored
  *   token:revoke <token id>               revokes a token at once
  *   token:list                            lists tokens (ids, partners, labels; never the tokens)
+ *   print:collect <YYYY-MM-DD>            the print service took that day's batch: mark its letters sent
  * Uses DATABASE_URL, or else the embedded PostgreSQL of a running `npm start` (EMBEDDED_DB_PORT).
  */
+
+import { outboxFromConfig } from '../activities/letters/index.js';
+import { collectPrintDay } from '../activities/letters/print-outbox.js';
 import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { ensurePartner } from '../db/repositories/intake.js';
@@ -21,6 +25,7 @@ const USAGE = `usage: npm run admin -- partner:add <name> <partnerType>
        npm run admin -- token:create <partner name or id> [label]
        npm run admin -- token:revoke <token id>
        npm run admin -- token:list
+       npm run admin -- print:collect <YYYY-MM-DD>
 partner types: ${SIGNAALPARTNERS.join(', ')}`;
 
 function fail(message: string): never {
@@ -89,6 +94,13 @@ async function main(): Promise<void> {
           const state = t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : 'active';
           process.stdout.write(`${t.id}  ${t.partner} (${t.partnerType})  ${t.label}  ${state}\n`);
         }
+        break;
+      }
+      case 'print:collect': {
+        const [day] = args;
+        if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) fail(USAGE);
+        const sent = await collectPrintDay(db, outboxFromConfig(config), day);
+        process.stdout.write(`${day}: ${sent} letters marked sent, the day's print folder is cleared\n`);
         break;
       }
       default:

@@ -394,6 +394,47 @@ describe.concurrent('case workflow on the real server', () => {
     await handle.terminate('test finished');
   });
 
+  it('starts a new run for the same resident when a signal arrives after the case closed', async () => {
+    const record = residentRecord();
+    const { handle } = await startCase(h, { record });
+    await waitFor(
+      () => viewOf(handle),
+      (v) => v.stage === 'letter',
+    );
+    await handle.executeUpdate(recordResidentContact, {
+      args: [
+        {
+          channel: 'Afspraak op locatie',
+          dagdeel: 'Ochtend',
+          outcome: { kind: 'consent', consentDate: '2026-11-27', consentReference: 'TF-NEW' },
+        },
+      ],
+    });
+    const first = await handle.result();
+    const later = await startCase(h, {
+      record: { ...record, partnerReference: `${record.partnerReference}-later`, amount: 950 },
+      partner: { name: 'Zorgverzekeraar Test', type: 'Zorg' },
+    });
+    expect(later.handle.workflowId).toBe(handle.workflowId);
+    const v = await waitFor(
+      () => viewOf(later.handle),
+      (v) => v.stage === 'letter',
+    );
+    expect(v.caseId).not.toBe(first.caseId);
+    expect(v.signals).toBe(1);
+    const cases = await h.db
+      .selectFrom('cases')
+      .select(['id', 'stage'])
+      .where('workflow_id', '=', handle.workflowId)
+      .orderBy('started_at')
+      .execute();
+    expect(cases).toEqual([
+      { id: first.caseId, stage: 'handedOver' },
+      { id: v.caseId, stage: 'letter' },
+    ]);
+    await later.handle.terminate('test finished');
+  });
+
   it('lists cases by stage through the custom search attributes', async () => {
     const { handle } = await startCase(h);
     await openTask(handle, 'phone', 1);
