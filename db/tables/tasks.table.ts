@@ -13,6 +13,10 @@ export interface TasksTable {
   team: string;
   priority: string;
   preferred_dagdeel: string | null;
+  /** Postcode area (the four digits of the resident's postcode): the inbox's wijk filter; cleared on deletion. */
+  area: ColumnType<string | null, string | null | undefined>;
+  /** The case's partner types (kept in step with `cases.partner_types` while the task is open). */
+  partner_types: ColumnType<string[], string[] | undefined>;
   status: ColumnType<'open' | 'completed' | 'cancelled', 'open' | 'completed' | 'cancelled' | undefined>;
   due_at: Date;
   assigned_to: string | null;
