@@ -211,6 +211,11 @@ async function main(): Promise<void> {
       .selectFrom('signals')
       .select((eb) => eb.fn.count<string>('case_key').distinct().as('n'))
       .executeTakeFirstOrThrow();
+    // The acceptance figures now: the case starts below take much longer on a busy machine.
+    process.stdout.write(
+      `  accepted (committed) ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}; peak RSS ${mib(peakRss)}` +
+        ` (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}; starting cases ...\n`,
+    );
 
     // 2. Case starts through the outbox dispatcher.
     const t1 = performance.now();

@@ -34,34 +34,36 @@ export async function createBatch(
   return row.id;
 }
 
-/** Adds a committed chunk's counts and rejected rows to the batch (call inside the chunk's transaction). */
+/**
+ * Adds a committed chunk's counts and rejected rows to the batch (call inside the chunk's transaction):
+ * one statement, the rejected rows passed as one array per column, so any number fits.
+ */
 export async function addToBatch(
   db: Db,
   batchId: string,
   counts: BatchCounts,
   rejections: readonly RejectedRow[],
 ): Promise<void> {
-  await db
-    .updateTable('signal_batches')
-    .set({
-      received: sql`received + ${counts.received}`,
-      accepted: sql`accepted + ${counts.accepted}`,
-      rejected: sql`rejected + ${counts.rejected}`,
-      duplicate: sql`duplicate + ${counts.duplicate}`,
-    })
-    .where('id', '=', batchId)
-    .execute();
-  // 3 parameters a row: stay well below PostgreSQL's 65535 per statement.
-  for (let i = 0; i < rejections.length; i += 10_000) {
-    await db
-      .insertInto('signal_batch_rejections')
-      .values(
-        rejections
-          .slice(i, i + 10_000)
-          .map((r) => ({ batch_id: batchId, row_number: r.row, field: r.field, reason: r.reason })),
-      )
-      .execute();
-  }
+  const rows: number[] = new Array(rejections.length);
+  const fields: string[] = new Array(rejections.length);
+  const reasons: string[] = new Array(rejections.length);
+  rejections.forEach((r, i) => {
+    rows[i] = r.row;
+    fields[i] = r.field;
+    reasons[i] = r.reason;
+  });
+  await sql`
+    with counted as (
+      update signal_batches set
+        received = received + ${counts.received}::int, accepted = accepted + ${counts.accepted}::int,
+        rejected = rejected + ${counts.rejected}::int, duplicate = duplicate + ${counts.duplicate}::int
+      where id = ${batchId}::uuid
+    )
+    insert into signal_batch_rejections (batch_id, row_number, field, reason)
+    select ${batchId}::uuid, t.row_number, t.field, t.reason
+    from unnest(${rows}::int[], ${fields}::text[], ${reasons}::text[]) as t(row_number, field, reason)`.execute(
+    db,
+  );
 }
 
 /** Marks the batch finished: `accepted` (some rows taken), `rejected` (none) or `failed` (upload broke off). */

@@ -4,7 +4,7 @@
  * reveal a BSN or birth date.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from '../database.js';
 
 /** A validated signal as intake receives it (validation happens at the HTTP/CSV edge). */
@@ -216,12 +216,29 @@ export interface ScreeningInput {
   at: number;
 }
 
+/** A resident as screening sees it, keyed by its match key. */
+interface MatchedResident {
+  id: string;
+  case_key: string;
+  match_key: string;
+  objected: boolean;
+  moved_away: boolean;
+  deceased: boolean;
+  known_to_debt_help: boolean;
+  /** The objection register holds this identity (the flag may still be false on an older row). */
+  registered: boolean;
+  /** Created by this call: it has no earlier signals. */
+  created: boolean;
+}
+
 /**
- * Stores many signals of one partner set-based, in `trx`: a handful of statements per call however many
- * rows, so a monthly batch commits at thousands of rows per second. Same semantics as `storeSignal`:
- * a known partner reference (earlier, or earlier in these rows) is a duplicate and creates nothing;
- * residents are matched by their keyed identity (one row per identity, enforced by a unique index) and
- * flagged when the objection register holds them; the signal waits in the outbox for the dispatcher.
+ * Stores many signals of one partner set-based, in `trx`: four statements per call however many rows
+ * (duplicates, residents, earlier signals, signals), each taking its rows as one array per column
+ * (`unnest`), so a monthly batch commits at tens of thousands of rows per second and no statement comes
+ * near PostgreSQL's parameter limit. Same semantics as `storeSignal`: a known partner reference (earlier,
+ * or earlier in these rows) is a duplicate and creates nothing; residents are matched by their keyed
+ * identity (one row per identity, enforced by a unique index) and flagged when the objection register
+ * holds them; the signal waits in the outbox for the dispatcher.
  */
 export async function storeSignals(
   trx: Transaction<Database>,
@@ -230,120 +247,195 @@ export async function storeSignals(
 ): Promise<RowOutcome[]> {
   if (rows.length === 0) return [];
   const now = options.now ?? new Date();
-  const outcomes = new Map<number, RowOutcome>();
+  const municipality = options.municipality;
+  const outcomes: Array<RowOutcome | undefined> = new Array(rows.length);
 
   // Duplicates: references stored before, then repeats within these rows (the first one counts).
-  const refs = [...new Set(rows.map((r) => r.record.partnerReference))];
-  const earlierSignals = await trx
-    .selectFrom('signals')
-    .select(['id', 'case_key', 'partner_reference', 'status'])
-    .where('partner_id', '=', options.partnerId)
-    .where('partner_reference', 'in', refs)
-    .execute();
+  const refs = rows.map((r) => r.record.partnerReference);
+  type Earlier = { id: string; case_key: string; partner_reference: string; status: string };
+  const { rows: earlierSignals } = await sql<Earlier>`
+    select s.id, s.case_key, s.partner_reference, s.status
+    from unnest(${refs}::text[]) as k(partner_reference)
+    join signals s on s.partner_id = ${options.partnerId}::uuid and s.partner_reference = k.partner_reference`.execute(
+    trx,
+  );
   const known = new Map(earlierSignals.map((s) => [s.partner_reference, s]));
-  const firstRowOf = new Map<string, number>();
-  const fresh: Array<IntakeRow & { matchKey: string }> = [];
-  for (const r of rows) {
+  const firstIndexOf = new Map<string, number>();
+  const fresh: number[] = [];
+  const matchKeys: string[] = new Array(rows.length);
+  const householdKeys: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i += 1) {
+    const r = rows[i]!;
     const ref = r.record.partnerReference;
     const before = known.get(ref);
     if (before) {
-      outcomes.set(r.row, {
+      outcomes[i] = {
         row: r.row,
         signalId: before.id,
         caseKey: before.case_key,
         duplicate: true,
         status: before.status,
-      });
-    } else if (firstRowOf.has(ref)) {
-      outcomes.set(r.row, { row: r.row, signalId: '', caseKey: '', duplicate: true, status: '' });
-    } else {
-      firstRowOf.set(ref, r.row);
-      fresh.push({ ...r, matchKey: matchKeyOf(options.secret, r.record) });
+      };
+    } else if (!firstIndexOf.has(ref)) {
+      firstIndexOf.set(ref, i);
+      fresh.push(i);
+      matchKeys[i] = matchKeyOf(options.secret, r.record);
+      householdKeys[i] = householdKeyOf(options.secret, r.record);
     }
   }
 
   if (fresh.length > 0) {
-    // Residents: create the missing ones (a concurrent intake may win the race; then we read theirs).
-    const byKey = new Map<string, IntakeRow & { matchKey: string }>();
-    for (const f of fresh) if (!byKey.has(f.matchKey)) byKey.set(f.matchKey, f);
-    const keys = [...byKey.keys()];
-    await trx
-      .insertInto('residents')
-      .values(
-        [...byKey.values()].map(({ record, matchKey }) => ({
-          municipality: options.municipality,
-          case_key: randomUUID(),
-          match_key: matchKey,
-          household_key: householdKeyOf(options.secret, record),
-          bsn: record.resident.bsn,
-          first_names: record.resident.firstNames,
-          surname_prefix: record.resident.surnamePrefix,
-          surname: record.resident.surname,
-          birth_date: record.resident.birthDate,
-          sex: record.resident.sex,
-          phone: record.resident.phone,
-          email: record.resident.email,
-          postcode: record.address.postcode,
-          house_number: record.address.houseNumber,
-          house_number_addition: record.address.houseNumberAddition,
-          street: record.address.street,
-          city: record.address.city,
-        })),
+    // Residents: create the missing ones (flagged when the objection register holds them) and read the
+    // existing ones, in one statement. The insert's rows are not visible to the select beside it, so
+    // the two never overlap; a concurrent intake that wins a race is read afterwards.
+    const firstOfKey = new Map<string, number>();
+    for (const i of fresh) if (!firstOfKey.has(matchKeys[i]!)) firstOfKey.set(matchKeys[i]!, i);
+    const keys = [...firstOfKey.keys()];
+    const columns = {
+      caseKey: [] as string[],
+      household: [] as string[],
+      bsn: [] as Array<string | null>,
+      firstNames: [] as string[],
+      surnamePrefix: [] as Array<string | null>,
+      surname: [] as string[],
+      birthDate: [] as string[],
+      sex: [] as Array<string | null>,
+      phone: [] as Array<string | null>,
+      email: [] as Array<string | null>,
+      postcode: [] as string[],
+      houseNumber: [] as number[],
+      addition: [] as Array<string | null>,
+      street: [] as string[],
+      city: [] as string[],
+    };
+    for (const i of firstOfKey.values()) {
+      const { resident: p, address: a } = rows[i]!.record;
+      columns.caseKey.push(randomUUID());
+      columns.household.push(householdKeys[i]!);
+      columns.bsn.push(p.bsn);
+      columns.firstNames.push(p.firstNames);
+      columns.surnamePrefix.push(p.surnamePrefix);
+      columns.surname.push(p.surname);
+      columns.birthDate.push(p.birthDate);
+      columns.sex.push(p.sex);
+      columns.phone.push(p.phone);
+      columns.email.push(p.email);
+      columns.postcode.push(a.postcode);
+      columns.houseNumber.push(a.houseNumber);
+      columns.addition.push(a.houseNumberAddition);
+      columns.street.push(a.street);
+      columns.city.push(a.city);
+    }
+    type Found = Omit<MatchedResident, 'created'> & { created: boolean };
+    const c = columns;
+    const { rows: found } = await sql<Found>`
+      with input as (
+        select * from unnest(
+          ${keys}::text[], ${c.caseKey}::text[], ${c.household}::text[], ${c.bsn}::text[],
+          ${c.firstNames}::text[], ${c.surnamePrefix}::text[], ${c.surname}::text[], ${c.birthDate}::date[],
+          ${c.sex}::text[], ${c.phone}::text[], ${c.email}::text[], ${c.postcode}::text[],
+          ${c.houseNumber}::int[], ${c.addition}::text[], ${c.street}::text[], ${c.city}::text[]
+        ) as t(match_key, case_key, household_key, bsn, first_names, surname_prefix, surname, birth_date,
+               sex, phone, email, postcode, house_number, house_number_addition, street, city)
+      ),
+      registered as (
+        select o.match_key from input i
+        join objections o on o.municipality = ${municipality} and o.match_key = i.match_key
+      ),
+      created as (
+        insert into residents (municipality, case_key, match_key, household_key, bsn, first_names,
+          surname_prefix, surname, birth_date, sex, phone, email, postcode, house_number,
+          house_number_addition, street, city, objected)
+        select ${municipality}, i.case_key, i.match_key, i.household_key, i.bsn, i.first_names,
+          i.surname_prefix, i.surname, i.birth_date, i.sex, i.phone, i.email, i.postcode, i.house_number,
+          i.house_number_addition, i.street, i.city, i.match_key in (select match_key from registered)
+        from input i
+        on conflict (municipality, match_key) do nothing
+        returning id, case_key, match_key, objected, moved_away, deceased, known_to_debt_help
       )
-      .onConflict((oc) => oc.columns(['municipality', 'match_key']).doNothing())
-      .execute();
+      select c.*, c.objected as registered, true as created from created c
+      union all
+      select r.id, r.case_key, r.match_key, r.objected, r.moved_away, r.deceased, r.known_to_debt_help,
+        r.match_key in (select match_key from registered) as registered, false as created
+      from input i
+      join residents r on r.municipality = ${municipality} and r.match_key = i.match_key`.execute(trx);
+    const residentOf = new Map<string, MatchedResident>(found.map((r) => [r.match_key, r]));
+    const missing = keys.filter((k) => !residentOf.has(k));
+    if (missing.length > 0) {
+      // A concurrent intake created these residents after this statement's snapshot: read theirs.
+      const { rows: theirs } = await sql<Found>`
+        select r.id, r.case_key, r.match_key, r.objected, r.moved_away, r.deceased, r.known_to_debt_help,
+          exists (select 1 from objections o where o.municipality = r.municipality
+                  and o.match_key = r.match_key) as registered, false as created
+        from unnest(${missing}::text[]) as k(match_key)
+        join residents r on r.municipality = ${municipality} and r.match_key = k.match_key`.execute(trx);
+      for (const r of theirs) residentOf.set(r.match_key, r);
+    }
     // Residents on the objection register are flagged, whoever reported them.
-    await trx
-      .updateTable('residents')
-      .set({ objected: true })
-      .where('municipality', '=', options.municipality)
-      .where('match_key', 'in', keys)
-      .where('objected', '=', false)
-      .where('match_key', 'in', (eb) =>
-        eb.selectFrom('objections').select('match_key').where('municipality', '=', options.municipality),
-      )
-      .execute();
-    const residents = await trx
-      .selectFrom('residents')
-      .select(['id', 'case_key', 'match_key', 'objected', 'moved_away', 'deceased', 'known_to_debt_help'])
-      .where('municipality', '=', options.municipality)
-      .where('match_key', 'in', keys)
-      .execute();
-    const residentOf = new Map(residents.map((r) => [r.match_key, r]));
+    const unflagged = [...residentOf.values()].filter((r) => r.registered && !r.objected);
+    if (unflagged.length > 0) {
+      await sql`update residents r set objected = true
+        from unnest(${unflagged.map((r) => r.id)}::uuid[]) as k(id) where r.id = k.id`.execute(trx);
+      for (const r of unflagged) r.objected = true;
+    }
 
-    // Earlier signals of these residents, for the repeat rule.
+    // Earlier signals of these residents, for the repeat rule (a resident created just now has none).
     const history = new Map<string, ScreeningInput['earlier']>();
     if (options.screen) {
-      const earlier = await trx
-        .selectFrom('signals')
-        .select(['resident_id', 'partner_id', 'arrears_since', 'amount', 'received_at'])
-        .where(
-          'resident_id',
-          'in',
-          residents.map((r) => r.id),
-        )
-        .execute();
-      for (const e of earlier) {
-        if (!e.resident_id) continue;
-        const list = history.get(e.resident_id) ?? [];
-        list.push({
-          partnerId: e.partner_id,
-          arrearsSince: e.arrears_since,
-          amount: Number(e.amount),
-          receivedAt: e.received_at.getTime(),
-        });
-        history.set(e.resident_id, list);
+      const existing = [...residentOf.values()].filter((r) => !r.created).map((r) => r.id);
+      if (existing.length > 0) {
+        type Past = {
+          resident_id: string;
+          partner_id: string;
+          arrears_since: string;
+          amount: string;
+          at: number;
+        };
+        const { rows: earlier } = await sql<Past>`
+          select resident_id, partner_id, arrears_since, amount,
+            (extract(epoch from received_at) * 1000)::float8 as at
+          from unnest(${existing}::uuid[]) as k(resident_id)
+          join signals s using (resident_id)`.execute(trx);
+        for (const e of earlier) {
+          const list = history.get(e.resident_id);
+          const item = {
+            partnerId: e.partner_id,
+            arrearsSince: e.arrears_since,
+            amount: Number(e.amount),
+            receivedAt: e.at,
+          };
+          if (list) list.push(item);
+          else history.set(e.resident_id, [item]);
+        }
       }
     }
 
-    const values = fresh.map((f) => {
-      const resident = residentOf.get(f.matchKey);
+    const at = now.getTime();
+    const s = {
+      ref: [] as string[],
+      residentId: [] as string[],
+      caseKey: [] as string[],
+      signalDate: [] as string[],
+      arrearsSince: [] as string[],
+      amount: [] as number[],
+      crisis: [] as boolean[],
+      warmHandover: [] as boolean[],
+      status: [] as string[],
+      household: [] as string[],
+    };
+    for (const i of fresh) {
+      const record = rows[i]!.record;
+      const resident = residentOf.get(matchKeys[i]!);
       if (!resident) throw new Error('resident vanished during intake');
       let status = 'Nog niet opgepakt';
       if (options.screen) {
-        const earlier = history.get(resident.id) ?? [];
+        let earlier = history.get(resident.id);
+        if (!earlier) {
+          earlier = [];
+          history.set(resident.id, earlier);
+        }
         status = options.screen({
-          record: f.record,
+          record,
           partnerId: options.partnerId,
           partnerType: options.partnerType,
           resident: {
@@ -353,92 +445,99 @@ export async function storeSignals(
             knownToDebtHelp: resident.known_to_debt_help,
           },
           earlier,
-          at: now.getTime(),
+          at,
         });
         earlier.push({
           partnerId: options.partnerId,
-          arrearsSince: f.record.arrearsSince,
-          amount: f.record.amount,
-          receivedAt: now.getTime(),
+          arrearsSince: record.arrearsSince,
+          amount: record.amount,
+          receivedAt: at,
         });
-        history.set(resident.id, earlier);
       }
-      return { f, resident, status };
-    });
-    const inserted = await trx
-      .insertInto('signals')
-      .values(
-        values.map(({ f, resident, status }) => ({
-          municipality: options.municipality,
-          partner_id: options.partnerId,
-          partner_type: options.partnerType,
-          partner_reference: f.record.partnerReference,
-          resident_id: resident.id,
-          case_key: resident.case_key,
-          signal_date: f.record.signalDate,
-          arrears_since: f.record.arrearsSince,
-          amount: f.record.amount,
-          crisis: f.record.crisis,
-          warm_handover: f.record.warmHandover,
-          status,
-          batch_id: options.batchId,
-          household_key: householdKeyOf(options.secret, f.record),
-        })),
-      )
-      .onConflict((oc) => oc.columns(['partner_id', 'partner_reference']).doNothing())
-      .returning(['id', 'partner_reference', 'case_key', 'status'])
-      .execute();
-    const insertedByRef = new Map(inserted.map((s) => [s.partner_reference, s]));
+      s.ref.push(record.partnerReference);
+      s.residentId.push(resident.id);
+      s.caseKey.push(resident.case_key);
+      s.signalDate.push(record.signalDate);
+      s.arrearsSince.push(record.arrearsSince);
+      s.amount.push(record.amount);
+      s.crisis.push(record.crisis);
+      s.warmHandover.push(record.warmHandover);
+      s.status.push(status);
+      s.household.push(householdKeys[i]!);
+    }
+    type Inserted = { id: string; partner_reference: string; case_key: string; status: string };
+    const { rows: inserted } = await sql<Inserted>`
+      insert into signals (municipality, partner_id, partner_type, batch_id, partner_reference, resident_id,
+        case_key, signal_date, arrears_since, amount, crisis, warm_handover, status, household_key)
+      select ${municipality}, ${options.partnerId}::uuid, ${options.partnerType}, ${options.batchId}::uuid, t.*
+      from unnest(
+        ${s.ref}::text[], ${s.residentId}::uuid[], ${s.caseKey}::text[], ${s.signalDate}::date[],
+        ${s.arrearsSince}::date[], ${s.amount}::numeric[], ${s.crisis}::boolean[],
+        ${s.warmHandover}::boolean[], ${s.status}::text[], ${s.household}::text[]
+      ) as t(partner_reference, resident_id, case_key, signal_date, arrears_since, amount, crisis,
+             warm_handover, status, household_key)
+      on conflict (partner_id, partner_reference) do nothing
+      returning id, partner_reference, case_key, status`.execute(trx);
+    const insertedByRef = new Map(inserted.map((x) => [x.partner_reference, x]));
     const raced: string[] = [];
-    for (const { f } of values) {
-      const s = insertedByRef.get(f.record.partnerReference);
-      if (s) {
-        outcomes.set(f.row, {
-          row: f.row,
-          signalId: s.id,
-          caseKey: s.case_key,
+    for (const i of fresh) {
+      const ref = rows[i]!.record.partnerReference;
+      const x = insertedByRef.get(ref);
+      if (x) {
+        outcomes[i] = {
+          row: rows[i]!.row,
+          signalId: x.id,
+          caseKey: x.case_key,
           duplicate: false,
-          status: s.status,
-        });
+          status: x.status,
+        };
       } else {
-        raced.push(f.record.partnerReference);
+        raced.push(ref);
       }
     }
     if (raced.length > 0) {
       // A concurrent delivery stored these references first: they are duplicates here.
-      const theirs = await trx
-        .selectFrom('signals')
-        .select(['id', 'case_key', 'partner_reference', 'status'])
-        .where('partner_id', '=', options.partnerId)
-        .where('partner_reference', 'in', raced)
-        .execute();
-      for (const s of theirs) known.set(s.partner_reference, s);
-      for (const { f } of values) {
-        const s = known.get(f.record.partnerReference);
-        if (!outcomes.has(f.row) && s) {
-          outcomes.set(f.row, {
-            row: f.row,
-            signalId: s.id,
-            caseKey: s.case_key,
+      const { rows: theirs } = await sql<Earlier>`
+        select s.id, s.case_key, s.partner_reference, s.status
+        from unnest(${raced}::text[]) as k(partner_reference)
+        join signals s on s.partner_id = ${options.partnerId}::uuid and s.partner_reference = k.partner_reference`.execute(
+        trx,
+      );
+      for (const x of theirs) known.set(x.partner_reference, x);
+      for (const i of fresh) {
+        const x = known.get(rows[i]!.record.partnerReference);
+        if (!outcomes[i] && x) {
+          outcomes[i] = {
+            row: rows[i]!.row,
+            signalId: x.id,
+            caseKey: x.case_key,
             duplicate: true,
-            status: s.status,
-          });
+            status: x.status,
+          };
         }
       }
     }
   }
 
   // Repeats within these rows point at the row stored first.
-  const result: RowOutcome[] = [];
-  for (const r of rows) {
-    const outcome = outcomes.get(r.row);
-    if (!outcome) throw new Error(`row ${r.row} was not stored`);
-    if (outcome.signalId === '') {
-      const first = outcomes.get(firstRowOf.get(r.record.partnerReference) ?? -1);
-      if (first)
-        Object.assign(outcome, { signalId: first.signalId, caseKey: first.caseKey, status: first.status });
+  const result: RowOutcome[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i += 1) {
+    const r = rows[i]!;
+    let outcome = outcomes[i];
+    if (!outcome) {
+      const first = outcomes[firstIndexOf.get(r.record.partnerReference) ?? -1];
+      if (first && firstIndexOf.get(r.record.partnerReference) !== i) {
+        outcome = {
+          row: r.row,
+          signalId: first.signalId,
+          caseKey: first.caseKey,
+          duplicate: true,
+          status: first.status,
+        };
+      }
     }
-    result.push(outcome);
+    if (!outcome) throw new Error(`row ${r.row} was not stored`);
+    result[i] = outcome;
   }
   return result;
 }

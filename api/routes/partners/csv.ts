@@ -122,13 +122,17 @@ export async function csvRows(body: Readable, maxBytes: number): Promise<AsyncGe
       if (next.done) return;
       const { record, info } = next.value;
       const cells: Record<string, string> = {};
-      const encoding: Problem[] = [];
-      headers.forEach((h, i) => {
+      let encoding: Problem[] | null = null;
+      for (let i = 0; i < headers.length; i += 1) {
+        const h = headers[i]!;
         const value = record[i] ?? '';
-        if (value.includes('\uFFFD')) encoding.push({ field: h, reason: 'is geen geldige UTF-8' });
+        if (value.includes('\uFFFD')) {
+          encoding ??= [];
+          encoding.push({ field: h, reason: 'is geen geldige UTF-8' });
+        }
         cells[h] = value;
-      });
-      if (encoding.length > 0) yield { row: info.lines, problems: encoding };
+      }
+      if (encoding) yield { row: info.lines, problems: encoding };
       else yield { row: info.lines, input: signalFromCsv(cells) };
     }
   })();

@@ -1,9 +1,10 @@
 /**
  * The intake use case: validated rows go to PostgreSQL in chunks (set-based, one transaction each), bad
  * rows are recorded with row, field and reason. Works on an async stream of rows, so a 100,000-row CSV
- * is never held in memory: at most one chunk of rows and the problems found so far.
+ * is never held in memory: at most two chunks of rows (one committing) and the problems found so far.
  *
- * Durability: a chunk is committed before the next is read, and the 202 only follows the last commit.
+ * Durability: a chunk commits while the next one is read and validated (never two commits at once, so a
+ * repeat in a later chunk finds the earlier one), and the 202 only follows the last commit.
  * If an upload breaks off, the chunks committed so far stay (they are valid signals, and the dispatcher
  * starts their cases); the batch is marked `failed` and a re-send reports those rows as duplicates.
  */
@@ -37,8 +38,11 @@ export interface BatchResult {
   duplicate: number;
 }
 
-/** Rows per transaction: big enough to amortise round trips, small enough for PostgreSQL's parameter limit. */
-export const CHUNK_ROWS = 1_000;
+/**
+ * Rows per transaction: big enough to amortise round trips and statement overhead (every statement takes
+ * its rows as one array per column, so there is no parameter limit), small enough to bound memory.
+ */
+export const CHUNK_ROWS = 5_000;
 
 /** The DDAS status intake stores up front, by the same screening the case workflow applies. */
 export function screenerFor(policy: OutreachPolicy): (input: ScreeningInput) => string {
@@ -91,7 +95,7 @@ export async function acceptBatch(
   ctx: IntakeContext,
   format: 'json' | 'csv',
   rows: AsyncIterable<RawRow> | Iterable<RawRow>,
-  options: { maxRows: number },
+  limits: { maxRows: number },
 ): Promise<BatchResult> {
   const batchId = await createBatch(ctx.db, {
     partnerId: ctx.partner.partnerId,
@@ -104,17 +108,16 @@ export async function acceptBatch(
   let badRows = 0;
   const leafOnly = format === 'csv';
 
-  const flush = async () => {
-    if (good.length === 0 && bad.length === 0) return;
-    const chunk = good;
-    const problems = bad;
-    const rejected = badRows;
-    good = [];
-    bad = [];
-    badRows = 0;
+  // One chunk commits while the next is read and validated (PostgreSQL and Node work side by side); at
+  // most two chunks are in memory, and every commit is awaited before the batch finishes.
+  let committing: Promise<void> | null = null;
+  let failure: { error: unknown } | null = null;
+  const options = storeOptions(ctx, batchId);
+  const commit = async (chunk: IntakeRow[], problems: RejectedRow[], rejected: number) => {
     await ctx.db.transaction().execute(async (trx) => {
-      const outcomes = await storeSignals(trx, storeOptions(ctx, batchId), chunk);
-      const duplicate = outcomes.filter((o) => o.duplicate).length;
+      const outcomes = await storeSignals(trx, options, chunk);
+      let duplicate = 0;
+      for (const o of outcomes) if (o.duplicate) duplicate += 1;
       const counts = {
         received: chunk.length + rejected,
         accepted: outcomes.length - duplicate,
@@ -128,35 +131,56 @@ export async function acceptBatch(
       totals.duplicate += counts.duplicate;
     });
   };
+  const settle = async () => {
+    if (committing) await committing;
+    committing = null;
+    if (failure) throw failure.error;
+  };
+  const flush = async () => {
+    await settle();
+    if (good.length === 0 && bad.length === 0) return;
+    const chunk = good;
+    const problems = bad;
+    const rejected = badRows;
+    good = [];
+    bad = [];
+    badRows = 0;
+    committing = commit(chunk, problems, rejected).catch((error: unknown) => {
+      failure = { error };
+    });
+  };
 
   try {
     let count = 0;
     for await (const raw of rows) {
       count += 1;
-      if (count > options.maxRows) {
+      if (count > limits.maxRows) {
         bad.push({
           row: raw.row,
           field: '(batch)',
-          reason: `te veel rijen: hoogstens ${options.maxRows} per levering; deze en volgende rijen zijn niet gelezen`,
+          reason: `te veel rijen: hoogstens ${limits.maxRows} per levering; deze en volgende rijen zijn niet gelezen`,
         });
         badRows += 1;
         break;
       }
       if ('problems' in raw) {
-        bad.push(...raw.problems.map((p) => ({ row: raw.row, field: p.field, reason: p.reason })));
+        for (const p of raw.problems) bad.push({ row: raw.row, field: p.field, reason: p.reason });
         badRows += 1;
       } else {
         const validated = validateSignal(raw.input, ctx.partner.partnerType, raw.row, leafOnly);
         if (validated.ok) good.push({ row: raw.row, record: validated.record });
         else {
-          bad.push(...validated.problems.map((p) => ({ row: raw.row, field: p.field, reason: p.reason })));
+          for (const p of validated.problems) bad.push({ row: raw.row, field: p.field, reason: p.reason });
           badRows += 1;
         }
       }
-      if (good.length >= CHUNK_ROWS || bad.length >= 10 * CHUNK_ROWS) await flush();
+      if (good.length >= CHUNK_ROWS || bad.length >= 2 * CHUNK_ROWS) await flush();
     }
     await flush();
+    await settle();
   } catch (err) {
+    // A chunk still committing ends first (it never rejects: its error is kept in `failure`).
+    await (committing as Promise<void> | null);
     await finishBatch(ctx.db, batchId, 'failed').catch(() => {});
     throw Object.assign(err instanceof Error ? err : new Error(String(err)), { batchId });
   }

@@ -43,11 +43,20 @@ export function todayInAmsterdam(now = Date.now()): string {
   return cachedDay.day;
 }
 
-/** A YYYY-MM-DD string naming a day that exists. */
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A YYYY-MM-DD string naming a day that exists (Gregorian calendar, as `Date` reckons): arithmetic only,
+ * since it runs three times a row.
+ */
 function isRealDate(v: unknown): v is string {
   if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
-  const d = new Date(`${v}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+  const year = Number(v.slice(0, 4));
+  const month = Number(v.slice(5, 7));
+  const day = Number(v.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month]!);
 }
 
 const isoDate = z
@@ -324,20 +333,29 @@ function csvNumber(v: string): unknown {
   return /^-?\d+(\.\d+)?$/.test(normalised) ? Number(normalised) : v;
 }
 
+const PLACE = new Map<string, 'top' | 'resident' | 'address'>([
+  ...TOP_LEVEL.map((k) => [k, 'top'] as const),
+  ...RESIDENT.map((k) => [k, 'resident'] as const),
+  ...ADDRESS.map((k) => [k, 'address'] as const),
+]);
+
 /** Builds the nested signal object from one CSV record (header -> cell); empty cells are absent. */
 export function signalFromCsv(cells: Record<string, string>): Record<string, unknown> {
   const top: Record<string, unknown> = {};
   const resident: Record<string, unknown> = {};
   const address: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(cells)) {
-    const v = raw.trim();
+  for (const key in cells) {
+    const v = cells[key]!.trim();
     if (v === '') continue;
     let value: unknown = v;
     if (key === 'amount' || key === 'houseNumber') value = csvNumber(v);
     else if (key === 'crisis' || key === 'warmHandover') value = csvBoolean(v);
-    if ((RESIDENT as readonly string[]).includes(key)) resident[key] = value;
-    else if ((ADDRESS as readonly string[]).includes(key)) address[key] = value;
+    const place = PLACE.get(key);
+    if (place === 'resident') resident[key] = value;
+    else if (place === 'address') address[key] = value;
     else top[key] = value;
   }
-  return { ...top, resident, address };
+  top.resident = resident;
+  top.address = address;
+  return top;
 }
