@@ -148,13 +148,33 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
         })
         .where('id', '=', input.caseId)
         .execute();
+      // The inbox filters open tasks on their own copy of the partner types.
+      await db
+        .updateTable('tasks')
+        .set({ partner_types: input.partnerTypes })
+        .where('case_id', '=', input.caseId)
+        .where('status', '=', 'open')
+        .where(sql<boolean>`partner_types is distinct from ${sql.val(input.partnerTypes)}::text[]`)
+        .execute();
     },
 
-    /** Puts a phone or visit task in the team's inbox; returns the task's database id. */
+    /**
+     * Puts a phone or visit task in the team's inbox; returns the task's database id. The inbox filters
+     * (postcode area, partner types) are copied onto the task here, from PostgreSQL: the workflow never
+     * carries the resident's postcode.
+     */
     async createTask(input: CreateTaskInput): Promise<string> {
+      const filters = await db
+        .selectFrom('cases as c')
+        .leftJoin('residents as r', 'r.case_key', 'c.case_key')
+        .select([sql<string | null>`substr(r.postcode, 1, 4)`.as('area'), 'c.partner_types'])
+        .where('c.id', '=', input.caseId)
+        .executeTakeFirst();
       await db
         .insertInto('tasks')
         .values({
+          area: filters?.area ?? null,
+          partner_types: filters?.partner_types ?? [],
           idempotency_key: input.key,
           case_id: input.caseId,
           workflow_id: input.workflowId,
@@ -223,10 +243,15 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
     },
 
     /** Records the DDAS status of a signal. */
-    async recordSignalStatus(input: { signalId: string; status: Signaalstatus }): Promise<void> {
+    async recordSignalStatus(input: {
+      signalId: string;
+      status: Signaalstatus;
+      /** The case the signal belongs to (absent in histories recorded before it was passed). */
+      caseId?: string;
+    }): Promise<void> {
       await db
         .updateTable('signals')
-        .set({ status: input.status })
+        .set(input.caseId ? { status: input.status, case_id: input.caseId } : { status: input.status })
         .where('id', '=', input.signalId)
         .execute();
     },
@@ -283,12 +308,16 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
 
     /**
      * Deletes the resident's personal data: the resident row (signals keep their anonymous facts), task
-     * notes, and stored documents. Idempotent: a second run finds nothing left.
+     * notes and postcode areas, and stored documents. Idempotent: a second run finds nothing left.
      */
     async deletePersonalData(input: { caseId: string; caseKey: string; at: number }): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const caseIds = trx.selectFrom('cases').select('id').where('case_key', '=', input.caseKey);
-        await trx.updateTable('tasks').set({ note: null }).where('case_id', 'in', caseIds).execute();
+        await trx
+          .updateTable('tasks')
+          .set({ note: null, area: null })
+          .where('case_id', 'in', caseIds)
+          .execute();
         await trx
           .updateTable('outbound_messages')
           .set({ content: null })

@@ -232,7 +232,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
           await activities.deletePersonalData({ caseId, caseKey: input.caseKey, at });
           break;
         case 'recordSignal':
-          await activities.recordSignalStatus({ signalId: p.signalId, status: p.status });
+          await activities.recordSignalStatus({ caseId, signalId: p.signalId, status: p.status });
           break;
         default:
           // xstate's own bookkeeping actions carry nothing to do; anything else is a machine/workflow mismatch.

@@ -8,6 +8,8 @@ import * as m0002 from './2026_11_27_0002_intake.js';
 import * as m0003 from './2026_11_27_0003_letters.js';
 import * as m0004 from './2026_11_27_0004_ddas.js';
 import * as m0005 from './2026_11_27_0005_users.js';
+import * as m0006 from './2026_11_27_0006_inbox.js';
+import * as m0008 from './2026_11_27_0008_signal_case.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -15,4 +17,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0003_letters': m0003,
   '2026_11_27_0004_ddas': m0004,
   '2026_11_27_0005_users': m0005,
+  '2026_11_27_0006_inbox': m0006,
+  '2026_11_27_0008_signal_case': m0008,
 };

@@ -24,6 +24,8 @@ export interface SignalsTable {
   batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Keyed hash of the address (as residents.household_key), kept after deletion for household counts. */
   household_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The case (vroegsignaalzaak) it belongs to, set when the case workflow records its status. */
+  case_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export type Signal = Selectable<SignalsTable>;
 export type NewSignal = Insertable<SignalsTable>;
