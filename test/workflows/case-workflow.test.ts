@@ -75,7 +75,7 @@ async function missAllCalls(handle: CaseHandle): Promise<void> {
 
 describe.concurrent('case workflow on the real server', () => {
   it('hands over to debt help after consent at the second phone call', async () => {
-    const { handle } = await startCase(h);
+    const { handle, stored } = await startCase(h);
     const first = await openTask(handle, 'phone', 1);
     await notReached(handle, first.taskId);
     const second = await openTask(handle, 'phone', 2);
@@ -105,6 +105,12 @@ describe.concurrent('case workflow on the real server', () => {
     expect(dossiers[0]?.consent_reference).toBe('TF-2026-0042');
     expect(await attemptsOf(result.caseId)).toEqual(['Brief:false', 'Telefoon:false', 'Telefoon:true']);
     expect(await notificationsOf(result.caseId)).toEqual(['picked_up']);
+    const signal = await h.db
+      .selectFrom('signals')
+      .select(['case_id', 'status'])
+      .where('id', '=', stored.signalId)
+      .executeTakeFirstOrThrow();
+    expect(signal).toEqual({ case_id: result.caseId, status: 'Opgepakt' });
     const tasks = await h.db
       .selectFrom('tasks')
       .select(['status'])
