@@ -95,6 +95,15 @@ describe('case history for managers', () => {
     const list = await app.inject({ method: 'GET', url: '/beheer/zaken?stage=closed', headers: { cookie } });
     expect(list.statusCode).toBe(200);
     expect(list.body).toContain(`/beheer/zaken/${result.caseId}`);
+    const byResult = await app.inject({
+      method: 'GET',
+      url: `/beheer/zaken?result=${encodeURIComponent('Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering')}`,
+      headers: { cookie },
+    });
+    expect(byResult.body).toContain(`/beheer/zaken/${result.caseId}`);
+    const old = await app.inject({ method: 'GET', url: '/beheer/zaken?minAgeDays=30', headers: { cookie } });
+    expect(old.statusCode).toBe(200);
+    expect(old.body).not.toContain(`/beheer/zaken/${result.caseId}`);
   });
 
   it('refuses a caseworker and answers 404 for an unknown case', async () => {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { toMermaidOverview } from '../../../scripts/statechart-mermaid.js';
+import { EINDRESULTATEN } from '../../../workflows/ddas.js';
 import { requireUser, userOf } from '../../auth/index.js';
 import { buildCaseHistory } from '../../history/timeline.js';
 import type { ApiDependencies } from '../../server.js';
@@ -24,6 +25,8 @@ const listQuery = z.object({
   partnerType: z.string().max(40).optional(),
   result: z.string().max(80).optional(),
   overdue: z.enum(['1']).optional(),
+  /** Only cases started at least this many days ago. */
+  minAgeDays: z.coerce.number().int().min(1).max(3650).optional(),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
 });
 const idParams = z.object({ id: z.string().uuid() });
@@ -78,6 +81,9 @@ export async function registerHistoryRoutes(app: FastifyInstance, deps: ApiDepen
     if (q.result) query = query.where('result', '=', q.result);
     if (q.partnerType)
       query = query.where((eb) => eb(eb.val(q.partnerType), '=', eb.fn.any('partner_types')));
+    if (q.minAgeDays) {
+      query = query.where('started_at', '<=', new Date(Date.now() - q.minAgeDays * 86_400_000));
+    }
     if (q.overdue) {
       query = query
         .where('closed_at', 'is', null)
@@ -122,6 +128,8 @@ export async function registerHistoryRoutes(app: FastifyInstance, deps: ApiDepen
         <label>Stap <select name="stage">${option('', 'Alle', q.stage)}${Object.entries(STAGE_LABELS).map(([v, l]) => option(v, l, q.stage))}</select></label>
         <label>Team <select name="team">${option('', 'Alle', q.team)}${option('schulddienstverlening', teamName('schulddienstverlening'), q.team)}${option('wijkteam', teamName('wijkteam'), q.team)}</select></label>
         <label>Partner <select name="partnerType">${option('', 'Alle', q.partnerType)}${['Huur', 'Zorg', 'CAK Zorgverzekeringen', 'Water', 'Energie'].map((p) => option(p, p, q.partnerType))}</select></label>
+        <label>Resultaat <select name="result">${option('', 'Alle', q.result)}${EINDRESULTATEN.map((r) => option(r, r, q.result))}</select></label>
+        <label>Ouder dan <select name="minAgeDays">${option('', 'elke leeftijd', q.minAgeDays ? String(q.minAgeDays) : '')}${[30, 90, 180, 365].map((d) => option(String(d), `${d} dagen`, q.minAgeDays ? String(q.minAgeDays) : ''))}</select></label>
         <label><input type="checkbox" name="overdue" value="1" ${q.overdue ? raw('checked') : ''}> Alleen met verlopen taak</label>
         <button class="utrecht-button utrecht-button--secondary-action" type="submit">Filter</button>
       </form>
