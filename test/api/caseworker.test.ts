@@ -4,23 +4,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../api/server.js';
-import { MUNICIPALITY } from '../helpers/fixtures.js';
-import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import { startApiHarness } from '../helpers/api.js';
+import type { TestHarness } from '../helpers/temporal.js';
 import { makeUser, openTask, signIn, startCase } from './caseworker-helpers.js';
 
 let h: TestHarness;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  h = await createHarness();
-  await h.startWorker();
-  app = await buildServer({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    municipality: MUNICIPALITY,
-  });
+  ({ h, app } = await startApiHarness());
 });
 afterAll(async () => {
   await app?.close();

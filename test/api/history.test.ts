@@ -4,25 +4,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../api/server.js';
 import { recordResidentContact } from '../../workflows/messages.js';
+import { startApiHarness } from '../helpers/api.js';
 import { personalValues, startCase, viewOf, waitFor } from '../helpers/cases.js';
-import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import type { TestHarness } from '../helpers/temporal.js';
 import { makeUser, signIn } from './caseworker-helpers.js';
 
 let h: TestHarness;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  h = await createHarness();
-  await h.startWorker();
-  app = await buildServer({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    municipality: 'GM1911',
-    temporalUiUrl: 'http://127.0.0.1:8233',
-  });
+  ({ h, app } = await startApiHarness({ temporalUiUrl: 'http://127.0.0.1:8233' }));
 });
 afterAll(async () => {
   await app?.close();

@@ -3,17 +3,16 @@
  * real Temporal dev server and PostgreSQL: the outreach ladder worked through the pages, two caseworkers
  * racing for one task, and an axe-core accessibility check of the main pages.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../api/server.js';
 import { makeUser, openTask, PASSWORD, startCase } from '../api/caseworker-helpers.js';
-import { MUNICIPALITY } from '../helpers/fixtures.js';
-import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import { startApiHarness } from '../helpers/api.js';
+import { launchBrowser, listen, SCREENSHOTS } from '../helpers/browser.js';
+import type { TestHarness } from '../helpers/temporal.js';
 
-const SHOTS = 'test-artifacts/screenshots';
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let h: TestHarness;
@@ -22,29 +21,9 @@ let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  h = await createHarness();
-  await h.startWorker();
-  app = await buildServer({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    municipality: MUNICIPALITY,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ h, app } = await startApiHarness());
+  base = await listen(app);
+  browser = await launchBrowser();
 });
 afterAll(async () => {
   await browser?.close();
@@ -95,7 +74,7 @@ describe('caseworker workspace in the browser', () => {
 
     await page.goto(`${base}/taken?scope=team&area=${area}`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Teamtaken');
-    await page.screenshot({ path: `${SHOTS}/inbox.png`, fullPage: true });
+    await page.screenshot({ path: `${SCREENSHOTS}/inbox.png`, fullPage: true });
     await expectAccessible(page, 'inbox');
     await page
       .getByRole('button', { name: /^Oppakken/ })
@@ -108,7 +87,7 @@ describe('caseworker workspace in the browser', () => {
     await page.getByRole('link', { name: /^Uitkomst vastleggen/ }).click();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Telefoongesprek vastleggen');
     expect(await page.getByLabel('Dagdeel').inputValue()).toMatch(/Ochtend|Middag|Avond/);
-    await page.screenshot({ path: `${SHOTS}/phone-form.png`, fullPage: true });
+    await page.screenshot({ path: `${SCREENSHOTS}/phone-form.png`, fullPage: true });
     await expectAccessible(page, 'phone form');
     await page.getByLabel('Niet bereikt').check();
     await page.getByLabel('Korte notitie (optioneel)').fill('Geen gehoor, voicemail');
@@ -134,7 +113,7 @@ describe('caseworker workspace in the browser', () => {
     });
     expect(await visibleText(page.locator('#case-stage'))).toContain('Overgedragen aan schuldhulpverlening');
     await page.getByText('Kaartje achtergelaten').first().first().waitFor({ state: 'visible' });
-    await page.screenshot({ path: `${SHOTS}/case.png`, fullPage: true });
+    await page.screenshot({ path: `${SCREENSHOTS}/case.png`, fullPage: true });
     await expectAccessible(page, 'case page');
 
     await page.goto(`${base}/huisbezoeken`);
@@ -158,7 +137,7 @@ describe('caseworker workspace in the browser', () => {
     await pageB.getByLabel('Niet bereikt').check();
     await pageB.getByRole('button', { name: 'Vastleggen' }).click();
     expect(await visibleText(pageB.getByRole('alert'))).toContain('al afgerond');
-    await pageB.screenshot({ path: `${SHOTS}/refusal.png`, fullPage: true });
+    await pageB.screenshot({ path: `${SCREENSHOTS}/refusal.png`, fullPage: true });
     const row = await h.db
       .selectFrom('tasks')
       .select(['completed_by'])

@@ -5,13 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../api/server.js';
 import { completeTask } from '../../workflows/messages.js';
 import { makeUser, PASSWORD } from '../api/caseworker-helpers.js';
+import { startApiHarness } from '../helpers/api.js';
 import { launchBrowser, listen, SCREENSHOTS } from '../helpers/browser.js';
 import { openTask, startCase } from '../helpers/cases.js';
-import { MUNICIPALITY } from '../helpers/fixtures.js';
-import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import type { TestHarness } from '../helpers/temporal.js';
 
 let h: TestHarness;
 let app: FastifyInstance;
@@ -19,14 +18,7 @@ let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  h = await createHarness();
-  await h.startWorker();
-  app = await buildServer({
-    db: h.db,
-    temporal: h.client,
-    taskQueue: h.taskQueue,
-    municipality: MUNICIPALITY,
-  });
+  ({ h, app } = await startApiHarness());
   base = await listen(app);
   browser = await launchBrowser();
 });
