@@ -11,7 +11,7 @@
  * No worker runs: both sides measure the start path of the same Temporal server.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { registerPartnerRoutes } from '../api/routes/partners/index.js';
-import { createDatabase } from '../db/database.js';
+import { createDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { ensurePartner } from '../db/repositories/intake.js';
 import { createPartnerToken } from '../db/repositories/partner-tokens.js';
@@ -148,6 +148,45 @@ function upload(port: number, token: string, path: string): Promise<{ status: nu
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+/** Prints `describe()` every `everyMs` with the seconds since `since`, until stopped (long phases show progress). */
+function progress(describe: () => Promise<string>, since: number, everyMs = 2_000): { stop(): void } {
+  let stopped = false;
+  const timer = setInterval(() => {
+    describe()
+      .then((text) => {
+        if (!stopped)
+          process.stdout.write(`    ${((performance.now() - since) / 1000).toFixed(0)} s: ${text}\n`);
+      })
+      .catch(() => {});
+  }, everyMs);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * CPU time (ms) the PostgreSQL backends of database `name` have used, from /proc (same machine only; 0
+ * elsewhere): with the process's own CPU it shows which side of intake is the bottleneck.
+ */
+async function postgresCpuMs(db: Db, name: string): Promise<number> {
+  const { rows } = await sql<{
+    pid: number;
+  }>`select pid from pg_stat_activity where datname = ${name}`.execute(db);
+  let ms = 0;
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ms += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Not on this machine, or the backend has gone.
+    }
+  }
+  return ms;
+}
 const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} /s`;
 
 async function main(): Promise<void> {
@@ -194,8 +233,19 @@ async function main(): Promise<void> {
       peakRss = Math.max(peakRss, m.rss);
       peakHeap = Math.max(peakHeap, m.heapUsed);
     }, 20);
+    const pgBefore = await postgresCpuMs(db, dbName);
+    const nodeBefore = process.cpuUsage();
     const t0 = performance.now();
     const totals = { accepted: 0, duplicate: 0, rejected: 0 };
+    // Progress every 2 s: rows committed so far (the batches' counts grow as chunks commit).
+    const acceptProgress = progress(async () => {
+      const row = await db
+        .selectFrom('signal_batches')
+        .select((eb) => eb.fn.sum<string>('received').as('n'))
+        .executeTakeFirst();
+      const n = Number(row?.n ?? 0);
+      return `${n.toLocaleString('en-US')} rows committed, RSS ${mib(process.memoryUsage().rss)}`;
+    }, t0);
     for (const file of files) {
       const res = await upload(port, tokens.get(file.type)!, file.path);
       if (res.status !== 202)
@@ -206,7 +256,10 @@ async function main(): Promise<void> {
       totals.rejected += body.rejected;
     }
     const acceptMs = performance.now() - t0;
+    acceptProgress.stop();
     clearInterval(sampler);
+    const nodeCpu = process.cpuUsage(nodeBefore);
+    const pgCpuMs = (await postgresCpuMs(db, dbName)) - pgBefore;
     const cases = await db
       .selectFrom('signals')
       .select((eb) => eb.fn.count<string>('case_key').distinct().as('n'))
@@ -214,8 +267,12 @@ async function main(): Promise<void> {
     // The acceptance figures now: the case starts below take much longer on a busy machine.
     process.stdout.write(
       `  accepted (committed) ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}; peak RSS ${mib(peakRss)}` +
-        ` (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}; starting cases ...\n`,
+        ` (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}; CPU PostgreSQL ${(pgCpuMs / 1000).toFixed(1)} s,` +
+        ` this process ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s\n`,
     );
+    // BENCH_ACCEPT_ONLY=1: acceptance alone (while working on intake; the case starts take minutes).
+    if (process.env.BENCH_ACCEPT_ONLY === '1') return;
+    process.stdout.write('  starting cases ...\n');
 
     // 2. Case starts through the outbox dispatcher.
     const t1 = performance.now();
@@ -227,6 +284,7 @@ async function main(): Promise<void> {
       batchSize: 100,
     };
     let handed = 0;
+    const dispatchProgress = progress(async () => `${handed.toLocaleString('en-US')} cases started`, t1);
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         for (;;) {
@@ -237,6 +295,7 @@ async function main(): Promise<void> {
       }),
     );
     const dispatchMs = performance.now() - t1;
+    dispatchProgress.stop();
     const left = await db
       .selectFrom('signals')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -244,8 +303,11 @@ async function main(): Promise<void> {
       .executeTakeFirstOrThrow();
 
     // 3. Baseline: the same number of plain workflow starts at the same concurrency.
+    process.stdout.write(`  baseline: ${handed.toLocaleString('en-US')} no-op workflow starts ...\n`);
     const t2 = performance.now();
     let next = 0;
+    let done = 0;
+    const baselineProgress = progress(async () => `${done.toLocaleString('en-US')} no-op starts`, t2);
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < handed) {
@@ -255,10 +317,12 @@ async function main(): Promise<void> {
             workflowId: `noop-${randomUUID()}`,
             args: [],
           });
+          done += 1;
         }
       }),
     );
     const baselineMs = performance.now() - t2;
+    baselineProgress.stop();
     const caseRate = handed / dispatchMs;
     const baseRate = handed / baselineMs;
 
@@ -270,6 +334,9 @@ async function main(): Promise<void> {
       `  accepted (committed)  ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}  ` +
         `(new ${totals.accepted}, duplicate ${totals.duplicate}, rejected ${totals.rejected}; ${cases.n} cases)`,
       `  memory while streaming: peak RSS ${mib(peakRss)} (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}`,
+      `  CPU while accepting: PostgreSQL ${(pgCpuMs / 1000).toFixed(1)} s, this process (API and upload) ${(
+        (nodeCpu.user + nodeCpu.system) / 1e6
+      ).toFixed(1)} s`,
       `  cases started         ${(dispatchMs / 1000).toFixed(1)} s  ${rate(handed, dispatchMs)}  ` +
         `(${handed} signalWithStart, ${CONCURRENCY} dispatchers, ${left.n} left)`,
       `  baseline (no-op starts) ${(baselineMs / 1000).toFixed(1)} s  ${rate(handed, baselineMs)}`,

@@ -41,7 +41,11 @@ export function defaultTeamFor(partnerType: string): string {
   return partnerType === 'Huur' ? 'wijkteam' : 'schulddienstverlening';
 }
 
-/** Dispatches one batch of queued signals; returns how many were handed over. */
+/**
+ * Dispatches one batch of queued signals; returns how many were handed over. The rows stay locked while
+ * their hand-overs run one after the other (so the Temporal calls in flight are the number of passes
+ * running at once), and are marked handed over together, in one statement at the end of the pass.
+ */
 export async function dispatchPending(options: DispatcherOptions): Promise<number> {
   const teamFor = options.teamFor ?? defaultTeamFor;
   return options.db.transaction().execute(async (trx) => {
@@ -71,7 +75,8 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
       .forUpdate('signals')
       .skipLocked()
       .execute();
-    let handed = 0;
+    const handed: string[] = [];
+    const policies = new Map<string, OutreachPolicy>();
     for (const row of rows) {
       const facts: SignalFacts = {
         signalId: row.id,
@@ -89,11 +94,16 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
           knownToDebtHelp: row.known_to_debt_help,
         },
       };
+      let policy = policies.get(row.municipality);
+      if (!policy) {
+        policy = options.policyFor(row.municipality);
+        policies.set(row.municipality, policy);
+      }
       const input: CaseWorkflowInput = {
         municipality: row.municipality,
         caseKey: row.case_key,
         team: teamFor(row.partner_type),
-        policy: options.policyFor(row.municipality),
+        policy,
         ...options.extraInput,
       };
       try {
@@ -109,12 +119,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
             workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           }),
         );
-        await trx
-          .updateTable('signals')
-          .set({ dispatched_at: new Date(), dispatch_error: null })
-          .where('id', '=', row.id)
-          .execute();
-        handed += 1;
+        handed.push(row.id);
       } catch (err) {
         // The message of a Temporal client error holds no personal data (only ids go in).
         const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
@@ -127,17 +132,29 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
         break; // Temporal is likely down: leave the rest queued for the next pass.
       }
     }
-    return handed;
+    if (handed.length > 0) {
+      await trx
+        .updateTable('signals')
+        .set({ dispatched_at: new Date(), dispatch_error: null })
+        .where('id', 'in', handed)
+        .execute();
+    }
+    return handed.length;
   });
 }
 
-/** Runs `dispatchPending` every `intervalMs` until stopped. */
-export function startDispatcher(options: DispatcherOptions & { intervalMs?: number }): {
+/**
+ * Runs `dispatchPending` in `concurrency` loops (default 1; each holds one database connection while a
+ * pass runs and has one Temporal call in flight, so more loops start cases faster where the pool allows),
+ * each passing again at once while there is work and every `intervalMs` when the queue is empty, until
+ * stopped.
+ */
+export function startDispatcher(options: DispatcherOptions & { intervalMs?: number; concurrency?: number }): {
   stop(): Promise<void>;
 } {
   let stopped = false;
-  let wake: (() => void) | null = null;
-  const loop = (async () => {
+  const wakers = new Set<() => void>();
+  const runLoop = async () => {
     while (!stopped) {
       try {
         const handed = await dispatchPending(options);
@@ -146,16 +163,20 @@ export function startDispatcher(options: DispatcherOptions & { intervalMs?: numb
         options.logger?.error({ err }, 'dispatcher pass failed');
       }
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.intervalMs ?? 1_000);
+        wakers.add(resolve);
+        setTimeout(() => {
+          wakers.delete(resolve);
+          resolve();
+        }, options.intervalMs ?? 1_000);
       });
     }
-  })();
+  };
+  const loops = Array.from({ length: Math.max(1, options.concurrency ?? 1) }, runLoop);
   return {
     async stop() {
       stopped = true;
-      wake?.();
-      await loop;
+      for (const wake of wakers) wake();
+      await Promise.all(loops);
     },
   };
 }

@@ -8,6 +8,8 @@ export interface BatchCounts {
   accepted: number;
   rejected: number;
   duplicate: number;
+  /** Accepted signals that repeat this partner's signal about the resident from an earlier month. */
+  consecutive: number;
 }
 
 export interface RejectedRow {
@@ -56,7 +58,8 @@ export async function addToBatch(
     with counted as (
       update signal_batches set
         received = received + ${counts.received}::int, accepted = accepted + ${counts.accepted}::int,
-        rejected = rejected + ${counts.rejected}::int, duplicate = duplicate + ${counts.duplicate}::int
+        rejected = rejected + ${counts.rejected}::int, duplicate = duplicate + ${counts.duplicate}::int,
+        consecutive = consecutive + ${counts.consecutive}::int
       where id = ${batchId}::uuid
     )
     insert into signal_batch_rejections (batch_id, row_number, field, reason)
@@ -121,6 +124,7 @@ export async function getBatchReport(
     accepted: batch.accepted,
     rejected: batch.rejected,
     duplicate: batch.duplicate,
+    consecutive: batch.consecutive,
     started: Number(started.n),
     rejectedRows,
   };

@@ -3,9 +3,10 @@
  * linked to a household by address. Matching keys are keyed hashes, so the case key and indexes never
  * reveal a BSN or birth date.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Database, Db } from '../database.js';
+import type { SignalClassification } from '../tables/signals.table.js';
 
 /** A validated signal as intake receives it (validation happens at the HTTP/CSV edge). */
 export interface SignalRecord {
@@ -41,18 +42,23 @@ export interface StoredSignal {
   newResident: boolean;
 }
 
+/** The secret as a key object, made once: each of the three keys of a signal would otherwise re-encode it. */
+const secretKeys = new Map<string, KeyObject>();
+
 function keyed(secret: string, parts: Array<string | number | null>): string {
-  return createHmac('sha256', secret)
-    .update(
-      parts
-        .map((p) =>
-          String(p ?? '')
-            .trim()
-            .toUpperCase(),
-        )
-        .join('|'),
-    )
-    .digest('hex');
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    secretKeys.set(secret, key);
+  }
+  let message = '';
+  for (let i = 0; i < parts.length; i += 1) {
+    if (i > 0) message += '|';
+    message += String(parts[i] ?? '')
+      .trim()
+      .toUpperCase();
+  }
+  return createHmac('sha256', key).update(message).digest('hex');
 }
 
 /**
@@ -67,13 +73,16 @@ export function normalisedSurname(prefix: string | null, surname: string): strin
     .replace(/[^\p{L}]/gu, '');
 }
 
+/** The key of a resident known by BSN. */
+export function bsnKeyOf(secret: string, bsn: string): string {
+  return keyed(secret, ['bsn', bsn]);
+}
+
 /**
- * Identity used to join signals into one case: BSN when known, else birth date + address, with the
- * normalised surname as a check (two people born on one day at one address but with different names
- * stay two residents).
+ * The key of birth date + address (postcode, house number, addition) with the normalised surname as a
+ * check: two people born on one day at one address but with different names stay two residents.
  */
-export function matchKeyOf(secret: string, record: SignalRecord): string {
-  if (record.resident.bsn) return keyed(secret, ['bsn', record.resident.bsn]);
+export function addressKeyOf(secret: string, record: SignalRecord): string {
   const a = record.address;
   return keyed(secret, [
     'adr',
@@ -85,6 +94,14 @@ export function matchKeyOf(secret: string, record: SignalRecord): string {
   ]);
 }
 
+/**
+ * The identity a resident is stored under (`residents.match_key`): the BSN key when the signal has one,
+ * else the address key. Intake also matches across the two (see `storeSignals`).
+ */
+export function matchKeyOf(secret: string, record: SignalRecord): string {
+  return record.resident.bsn ? bsnKeyOf(secret, record.resident.bsn) : addressKeyOf(secret, record);
+}
+
 /** Address identity: one household. */
 export function householdKeyOf(secret: string, record: SignalRecord): string {
   const a = record.address;
@@ -92,78 +109,41 @@ export function householdKeyOf(secret: string, record: SignalRecord): string {
 }
 
 /**
- * Stores one signal in `trx`: a duplicate partner reference returns the earlier signal; otherwise the
- * resident is matched (or created) and the signal is queued for the dispatcher (dispatched_at null).
+ * Stores one signal in `trx` (no screening: status "Nog niet opgepakt"): a duplicate partner reference
+ * returns the earlier signal; otherwise the resident is matched (or created) as `storeSignals` does and
+ * the signal is queued for the dispatcher (dispatched_at null).
  */
 export async function storeSignal(
   trx: Transaction<Database>,
   options: { municipality: string; partnerId: string; partnerType: string; secret: string },
   record: SignalRecord,
 ): Promise<StoredSignal> {
-  const earlier = await trx
-    .selectFrom('signals')
-    .select(['id', 'case_key'])
-    .where('partner_id', '=', options.partnerId)
-    .where('partner_reference', '=', record.partnerReference)
-    .executeTakeFirst();
-  if (earlier)
-    return { signalId: earlier.id, caseKey: earlier.case_key, duplicate: true, newResident: false };
+  const [outcome] = await storeSignals(trx, { ...options, batchId: null }, [{ row: 1, record }]);
+  if (!outcome) throw new Error('signal was not stored');
+  return {
+    signalId: outcome.signalId,
+    caseKey: outcome.caseKey,
+    duplicate: outcome.duplicate,
+    newResident: outcome.newResident,
+  };
+}
 
-  const matchKey = matchKeyOf(options.secret, record);
-  let resident = await trx
-    .selectFrom('residents')
-    .select(['id', 'case_key'])
-    .where('municipality', '=', options.municipality)
-    .where('match_key', '=', matchKey)
-    .forUpdate()
-    .executeTakeFirst();
-  const newResident = !resident;
-  if (!resident) {
-    const r = record.resident;
-    const a = record.address;
-    resident = await trx
-      .insertInto('residents')
-      .values({
-        municipality: options.municipality,
-        case_key: randomUUID(),
-        match_key: matchKey,
-        household_key: householdKeyOf(options.secret, record),
-        bsn: r.bsn,
-        first_names: r.firstNames,
-        surname_prefix: r.surnamePrefix,
-        surname: r.surname,
-        birth_date: r.birthDate,
-        sex: r.sex,
-        phone: r.phone,
-        email: r.email,
-        postcode: a.postcode,
-        house_number: a.houseNumber,
-        house_number_addition: a.houseNumberAddition,
-        street: a.street,
-        city: a.city,
-      })
-      .returning(['id', 'case_key'])
-      .executeTakeFirstOrThrow();
+/**
+ * A PostgreSQL array literal of `values` (every element quoted, null as NULL), for parameters such as
+ * `${arrayLiteral(refs)}::text[]`. Built here in one pass rather than by the driver, which escapes element
+ * by element with regular expressions: a 5,000-row chunk sends some 30 such arrays.
+ */
+export function arrayLiteral(values: ReadonlyArray<string | number | boolean | null>): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i += 1) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string')
+      out += v.includes('"') || v.includes('\\') ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
+    else out += String(v);
   }
-  const signal = await trx
-    .insertInto('signals')
-    .values({
-      municipality: options.municipality,
-      partner_id: options.partnerId,
-      partner_type: options.partnerType,
-      partner_reference: record.partnerReference,
-      resident_id: resident.id,
-      case_key: resident.case_key,
-      signal_date: record.signalDate,
-      arrears_since: record.arrearsSince,
-      amount: record.amount,
-      crisis: record.crisis,
-      warm_handover: record.warmHandover,
-      household_key: householdKeyOf(options.secret, record),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { signalId: signal.id, caseKey: resident.case_key, duplicate: false, newResident };
+  return `${out}}`;
 }
 
 /** Finds or creates a partner organisation by name (demo data and tests; the admin command manages real ones). */
@@ -178,10 +158,28 @@ export async function ensurePartner(db: Db, name: string, partnerType: string): 
   return row.id;
 }
 
-/** One row of a delivery: its position (for feedback) and the validated record. */
+/** The keyed identities of a signal: BSN (when given), birth date + address + surname, household. */
+export interface SignalKeys {
+  bsn: string | null;
+  address: string;
+  household: string;
+}
+
+/** The keys of a signal (three keyed hashes; computed while the previous chunk commits, see `acceptBatch`). */
+export function keysOf(secret: string, record: SignalRecord): SignalKeys {
+  const bsn = record.resident.bsn;
+  return {
+    bsn: bsn ? bsnKeyOf(secret, bsn) : null,
+    address: addressKeyOf(secret, record),
+    household: householdKeyOf(secret, record),
+  };
+}
+
+/** One row of a delivery: its position (for feedback), the validated record and, when known, its keys. */
 export interface IntakeRow {
   row: number;
   record: SignalRecord;
+  keys?: SignalKeys;
 }
 
 /** What became of one row: a new signal, or a duplicate of an earlier one (same partner reference). */
@@ -192,6 +190,10 @@ export interface RowOutcome {
   duplicate: boolean;
   /** DDAS status stored up front ("Nog niet opgepakt", or why the signal starts no outreach). */
   status: string;
+  /** Single, multiple or consecutive, as stored (a duplicate: the earlier signal's, as it stands now). */
+  classification: SignalClassification;
+  /** The signal created its resident (false for a duplicate). */
+  newResident: boolean;
 }
 
 export interface StoreSignalsOptions {
@@ -216,29 +218,131 @@ export interface ScreeningInput {
   at: number;
 }
 
-/** A resident as screening sees it, keyed by its match key. */
+/** An earlier signal of a resident, as screening and classification read it. */
+interface EarlierSignal {
+  partnerId: string;
+  arrearsSince: string;
+  amount: number;
+  receivedAt: number;
+  /** YYYY-MM of the signal date: the period for multiple and consecutive signals. */
+  month: string;
+  classification: SignalClassification;
+  /** The stored signal's id, or the index of a signal of these rows not yet inserted. */
+  ref: { id: string } | { index: number };
+}
+
+/** A resident as matching sees it: found in the database or created by these rows. */
 interface MatchedResident {
   id: string;
   case_key: string;
   match_key: string;
+  address_key: string | null;
+  has_bsn: boolean;
   objected: boolean;
   moved_away: boolean;
   deceased: boolean;
   known_to_debt_help: boolean;
-  /** The objection register holds this identity (the flag may still be false on an older row). */
-  registered: boolean;
-  /** Created by this call: it has no earlier signals. */
+  /** Created by these rows (inserted below), from the row at `source`. */
   created: boolean;
+  source: number;
+  /** A BSN learnt from these rows for a resident stored without one. */
+  learntBsn: string | null;
+  /** Earlier signals, filled in before screening. */
+  history: EarlierSignal[];
+}
+
+type FoundRow = Omit<MatchedResident, 'created' | 'source' | 'learntBsn' | 'history'>;
+const RESIDENT_COLUMNS = sql`r.id, r.case_key, r.match_key, r.address_key, r.bsn is not null as has_bsn,
+  r.objected, r.moved_away, r.deceased, r.known_to_debt_help`;
+
+/**
+ * Matches rows to residents, in row order, as if they arrived one by one:
+ * - with a BSN: the resident stored under that BSN; else the resident of the same birth date + address +
+ *   surname stored without a BSN, who then gets this BSN (recorded, and their match key becomes the BSN
+ *   key); else a new resident;
+ * - without a BSN: the one resident of the same birth date + address + surname, with or without BSN;
+ *   when there are several (two residents with a BSN share them: twins of one name), the one stored
+ *   without BSN under that key, or a new one.
+ */
+function matchResidents(
+  rows: readonly IntakeRow[],
+  fresh: readonly number[],
+  keys: { bsn: Array<string | null>; address: string[] },
+  found: readonly FoundRow[],
+): Array<MatchedResident | undefined> {
+  const byMatchKey = new Map<string, MatchedResident>();
+  const byAddress = new Map<string, MatchedResident[]>();
+  const index = (r: MatchedResident) => {
+    byMatchKey.set(r.match_key, r);
+    if (r.address_key) {
+      const list = byAddress.get(r.address_key);
+      if (!list) byAddress.set(r.address_key, [r]);
+      else if (!list.includes(r)) list.push(r);
+    }
+  };
+  for (const f of found) {
+    index({ ...f, created: false, source: -1, learntBsn: null, history: [] });
+  }
+  const create = (i: number, matchKey: string, hasBsn: boolean): MatchedResident => {
+    const r: MatchedResident = {
+      id: randomUUID(),
+      case_key: randomUUID(),
+      match_key: matchKey,
+      address_key: keys.address[i]!,
+      has_bsn: hasBsn,
+      objected: false,
+      moved_away: false,
+      deceased: false,
+      known_to_debt_help: false,
+      created: true,
+      source: i,
+      learntBsn: null,
+      history: [],
+    };
+    index(r);
+    return r;
+  };
+  const residentOf: Array<MatchedResident | undefined> = new Array(rows.length);
+  for (const i of fresh) {
+    const bsnKey = keys.bsn[i];
+    const addressKey = keys.address[i]!;
+    let r: MatchedResident | undefined;
+    if (bsnKey) {
+      r = byMatchKey.get(bsnKey);
+      if (!r) {
+        const known = byMatchKey.get(addressKey);
+        if (known && !known.has_bsn) {
+          byMatchKey.delete(addressKey);
+          known.match_key = bsnKey;
+          known.has_bsn = true;
+          known.learntBsn = rows[i]!.record.resident.bsn;
+          index(known);
+          r = known;
+        }
+      }
+      r ??= create(i, bsnKey, true);
+    } else {
+      const candidates = byAddress.get(addressKey) ?? [];
+      const sameKey = byMatchKey.get(addressKey);
+      if (candidates.length === 1 && (!sameKey || sameKey === candidates[0])) r = candidates[0];
+      else if (candidates.length === 0 && sameKey) r = sameKey;
+      else r = sameKey ?? create(i, addressKey, false);
+    }
+    residentOf[i] = r;
+  }
+  return residentOf;
 }
 
 /**
- * Stores many signals of one partner set-based, in `trx`: four statements per call however many rows
- * (duplicates, residents, earlier signals, signals), each taking its rows as one array per column
- * (`unnest`), so a monthly batch commits at tens of thousands of rows per second and no statement comes
- * near PostgreSQL's parameter limit. Same semantics as `storeSignal`: a known partner reference (earlier,
- * or earlier in these rows) is a duplicate and creates nothing; residents are matched by their keyed
- * identity (one row per identity, enforced by a unique index) and flagged when the objection register
- * holds them; the signal waits in the outbox for the dispatcher.
+ * Stores many signals of one partner set-based, in `trx`: a fixed handful of statements per call however
+ * many rows (duplicates, residents found, objections, residents created and updated, earlier signals,
+ * signals, reclassified signals), each taking its rows as one array per column (`unnest`), so a monthly
+ * batch commits at thousands of rows per second and no statement comes near PostgreSQL's parameter limit.
+ * A known partner reference (earlier, or earlier in these rows) is a duplicate and creates nothing.
+ * Residents are matched by keyed identities (see `matchResidents`; one row per match key, enforced by a
+ * unique index) and flagged when the objection register holds any of their keys. Each signal is screened
+ * (DDAS status) and classified against the resident's earlier signals, and waits in the outbox for the
+ * dispatcher.
  */
 export async function storeSignals(
   trx: Transaction<Database>,
@@ -252,165 +356,162 @@ export async function storeSignals(
 
   // Duplicates: references stored before, then repeats within these rows (the first one counts).
   const refs = rows.map((r) => r.record.partnerReference);
-  type Earlier = { id: string; case_key: string; partner_reference: string; status: string };
-  const { rows: earlierSignals } = await sql<Earlier>`
-    select s.id, s.case_key, s.partner_reference, s.status
-    from unnest(${refs}::text[]) as k(partner_reference)
-    join signals s on s.partner_id = ${options.partnerId}::uuid and s.partner_reference = k.partner_reference`.execute(
-    trx,
-  );
-  const known = new Map(earlierSignals.map((s) => [s.partner_reference, s]));
+  type Earlier = {
+    id: string;
+    case_key: string;
+    partner_reference: string;
+    status: string;
+    classification: SignalClassification;
+  };
+  const earlierByRefs = async (references: string[]) =>
+    (
+      await sql<Earlier>`
+        select s.id, s.case_key, s.partner_reference, s.status, s.classification from signals s
+        where s.partner_id = ${options.partnerId}::uuid and s.partner_reference = any(${arrayLiteral(references)}::text[])`.execute(
+        trx,
+      )
+    ).rows;
+  const duplicateOf = (row: number, e: Earlier): RowOutcome => ({
+    row,
+    signalId: e.id,
+    caseKey: e.case_key,
+    duplicate: true,
+    status: e.status,
+    classification: e.classification,
+    newResident: false,
+  });
+  const known = new Map((await earlierByRefs(refs)).map((s) => [s.partner_reference, s]));
   const firstIndexOf = new Map<string, number>();
   const fresh: number[] = [];
-  const matchKeys: string[] = new Array(rows.length);
-  const householdKeys: string[] = new Array(rows.length);
+  const keys = {
+    bsn: new Array<string | null>(rows.length),
+    address: new Array<string>(rows.length),
+    household: new Array<string>(rows.length),
+  };
   for (let i = 0; i < rows.length; i += 1) {
     const r = rows[i]!;
     const ref = r.record.partnerReference;
     const before = known.get(ref);
     if (before) {
-      outcomes[i] = {
-        row: r.row,
-        signalId: before.id,
-        caseKey: before.case_key,
-        duplicate: true,
-        status: before.status,
-      };
+      outcomes[i] = duplicateOf(r.row, before);
     } else if (!firstIndexOf.has(ref)) {
       firstIndexOf.set(ref, i);
       fresh.push(i);
-      matchKeys[i] = matchKeyOf(options.secret, r.record);
-      householdKeys[i] = householdKeyOf(options.secret, r.record);
+      const k = r.keys ?? keysOf(options.secret, r.record);
+      keys.bsn[i] = k.bsn;
+      keys.address[i] = k.address;
+      keys.household[i] = k.household;
     }
   }
 
   if (fresh.length > 0) {
-    // Residents: create the missing ones (flagged when the objection register holds them) and read the
-    // existing ones, in one statement. The insert's rows are not visible to the select beside it, so
-    // the two never overlap; a concurrent intake that wins a race is read afterwards.
-    const firstOfKey = new Map<string, number>();
-    for (const i of fresh) if (!firstOfKey.has(matchKeys[i]!)) firstOfKey.set(matchKeys[i]!, i);
-    const keys = [...firstOfKey.keys()];
-    const columns = {
-      caseKey: [] as string[],
-      household: [] as string[],
-      bsn: [] as Array<string | null>,
-      firstNames: [] as string[],
-      surnamePrefix: [] as Array<string | null>,
-      surname: [] as string[],
-      birthDate: [] as string[],
-      sex: [] as Array<string | null>,
-      phone: [] as Array<string | null>,
-      email: [] as Array<string | null>,
-      postcode: [] as string[],
-      houseNumber: [] as number[],
-      addition: [] as Array<string | null>,
-      street: [] as string[],
-      city: [] as string[],
-    };
-    for (const i of firstOfKey.values()) {
-      const { resident: p, address: a } = rows[i]!.record;
-      columns.caseKey.push(randomUUID());
-      columns.household.push(householdKeys[i]!);
-      columns.bsn.push(p.bsn);
-      columns.firstNames.push(p.firstNames);
-      columns.surnamePrefix.push(p.surnamePrefix);
-      columns.surname.push(p.surname);
-      columns.birthDate.push(p.birthDate);
-      columns.sex.push(p.sex);
-      columns.phone.push(p.phone);
-      columns.email.push(p.email);
-      columns.postcode.push(a.postcode);
-      columns.houseNumber.push(a.houseNumber);
-      columns.addition.push(a.houseNumberAddition);
-      columns.street.push(a.street);
-      columns.city.push(a.city);
-    }
-    type Found = Omit<MatchedResident, 'created'> & { created: boolean };
-    const c = columns;
-    const { rows: found } = await sql<Found>`
-      with input as (
-        select * from unnest(
-          ${keys}::text[], ${c.caseKey}::text[], ${c.household}::text[], ${c.bsn}::text[],
-          ${c.firstNames}::text[], ${c.surnamePrefix}::text[], ${c.surname}::text[], ${c.birthDate}::date[],
-          ${c.sex}::text[], ${c.phone}::text[], ${c.email}::text[], ${c.postcode}::text[],
-          ${c.houseNumber}::int[], ${c.addition}::text[], ${c.street}::text[], ${c.city}::text[]
-        ) as t(match_key, case_key, household_key, bsn, first_names, surname_prefix, surname, birth_date,
-               sex, phone, email, postcode, house_number, house_number_addition, street, city)
-      ),
-      registered as (
-        select o.match_key from input i
-        join objections o on o.municipality = ${municipality} and o.match_key = i.match_key
-      ),
-      created as (
-        insert into residents (municipality, case_key, match_key, household_key, bsn, first_names,
-          surname_prefix, surname, birth_date, sex, phone, email, postcode, house_number,
-          house_number_addition, street, city, objected)
-        select ${municipality}, i.case_key, i.match_key, i.household_key, i.bsn, i.first_names,
-          i.surname_prefix, i.surname, i.birth_date, i.sex, i.phone, i.email, i.postcode, i.house_number,
-          i.house_number_addition, i.street, i.city, i.match_key in (select match_key from registered)
-        from input i
-        on conflict (municipality, match_key) do nothing
-        returning id, case_key, match_key, objected, moved_away, deceased, known_to_debt_help
+    // Residents stored under any key of these rows (by match key, or with a BSN by address key), and which
+    // of their keys and the rows' keys the objection register holds: one statement, each key sent once.
+    const addressKeys = [...new Set(fresh.map((i) => keys.address[i]!))];
+    const bsnKeys = [...new Set(fresh.map((i) => keys.bsn[i] ?? null).filter((k) => k !== null))];
+    type Looked = FoundRow & { register_key: string | null };
+    // Each lookup is an index scan per key (`= any`), so its cost follows the rows, not the table.
+    const { rows: looked } = await sql<Looked>`
+      with p as (select ${arrayLiteral(addressKeys)}::text[] as ak, ${arrayLiteral(bsnKeys)}::text[] as bk),
+      found as (
+        select ${RESIDENT_COLUMNS} from residents r
+        where r.municipality = ${municipality} and r.match_key = any((select ak || bk from p)::text[])
+        union all
+        select ${RESIDENT_COLUMNS} from residents r
+        where r.municipality = ${municipality} and r.bsn is not null and r.address_key = any((select ak from p)::text[])
       )
-      select c.*, c.objected as registered, true as created from created c
-      union all
-      select r.id, r.case_key, r.match_key, r.objected, r.moved_away, r.deceased, r.known_to_debt_help,
-        r.match_key in (select match_key from registered) as registered, false as created
-      from input i
-      join residents r on r.municipality = ${municipality} and r.match_key = i.match_key`.execute(trx);
-    const residentOf = new Map<string, MatchedResident>(found.map((r) => [r.match_key, r]));
-    const missing = keys.filter((k) => !residentOf.has(k));
-    if (missing.length > 0) {
-      // A concurrent intake created these residents after this statement's snapshot: read theirs.
-      const { rows: theirs } = await sql<Found>`
-        select r.id, r.case_key, r.match_key, r.objected, r.moved_away, r.deceased, r.known_to_debt_help,
-          exists (select 1 from objections o where o.municipality = r.municipality
-                  and o.match_key = r.match_key) as registered, false as created
-        from unnest(${missing}::text[]) as k(match_key)
-        join residents r on r.municipality = ${municipality} and r.match_key = k.match_key`.execute(trx);
-      for (const r of theirs) residentOf.set(r.match_key, r);
+      select f.*, null::text as register_key from found f
+      union all (
+        select null::uuid, null::text, null::text, null::text, null::boolean, null::boolean, null::boolean,
+          null::boolean, null::boolean, o.match_key from objections o
+        where o.municipality = ${municipality} and o.match_key = any((select ak || bk from p)::text[])
+        union
+        select null, null, null, null, null, null, null, null, null, o.match_key from found f
+        join objections o on o.municipality = ${municipality} and o.match_key = f.match_key
+      )`.execute(trx);
+    const found: FoundRow[] = [];
+    const onRegister = new Set<string>();
+    const foundIds = new Set<string>();
+    for (const l of looked) {
+      if (l.register_key !== null) onRegister.add(l.register_key);
+      else if (!foundIds.has(l.id)) {
+        // A resident with a BSN may come back by both keys.
+        foundIds.add(l.id);
+        found.push(l);
+      }
     }
-    // Residents on the objection register are flagged, whoever reported them.
-    const unflagged = [...residentOf.values()].filter((r) => r.registered && !r.objected);
-    if (unflagged.length > 0) {
-      await sql`update residents r set objected = true
-        from unnest(${unflagged.map((r) => r.id)}::uuid[]) as k(id) where r.id = k.id`.execute(trx);
-      for (const r of unflagged) r.objected = true;
-    }
+    const residentOf = matchResidents(rows, fresh, keys, found);
 
-    // Earlier signals of these residents, for the repeat rule (a resident created just now has none).
-    const history = new Map<string, ScreeningInput['earlier']>();
-    if (options.screen) {
-      const existing = [...residentOf.values()].filter((r) => !r.created).map((r) => r.id);
-      if (existing.length > 0) {
-        type Past = {
-          resident_id: string;
-          partner_id: string;
-          arrears_since: string;
-          amount: string;
-          at: number;
-        };
-        const { rows: earlier } = await sql<Past>`
-          select resident_id, partner_id, arrears_since, amount,
-            (extract(epoch from received_at) * 1000)::float8 as at
-          from unnest(${existing}::uuid[]) as k(resident_id)
-          join signals s using (resident_id)`.execute(trx);
-        for (const e of earlier) {
-          const list = history.get(e.resident_id);
-          const item = {
-            partnerId: e.partner_id,
-            arrearsSince: e.arrears_since,
-            amount: Number(e.amount),
-            receivedAt: e.at,
-          };
-          if (list) list.push(item);
-          else history.set(e.resident_id, [item]);
+    const toFlag = new Set<MatchedResident>();
+    if (onRegister.size > 0) {
+      for (const i of fresh) {
+        const r = residentOf[i]!;
+        const bsnKey = keys.bsn[i];
+        if (
+          !r.objected &&
+          (onRegister.has(keys.address[i]!) ||
+            (bsnKey && onRegister.has(bsnKey)) ||
+            onRegister.has(r.match_key))
+        ) {
+          r.objected = true;
+          if (!r.created) toFlag.add(r);
         }
       }
     }
 
+    const created = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => r.created);
+    if (created.length > 0) await insertResidents(trx, municipality, created, rows, keys.household);
+    const learnt = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created && r.learntBsn);
+    if (learnt.length > 0) {
+      // The BSN of a resident first known without one: recorded, and it becomes their match key.
+      await sql`
+        update residents r set bsn = k.bsn, match_key = k.match_key
+        from unnest(${arrayLiteral(learnt.map((r) => r.id))}::uuid[], ${arrayLiteral(learnt.map((r) => r.learntBsn))}::text[],
+          ${arrayLiteral(learnt.map((r) => r.match_key))}::text[]) as k(id, bsn, match_key)
+        where r.id = k.id and r.bsn is null`.execute(trx);
+    }
+    if (toFlag.size > 0) {
+      await sql`update residents set objected = true
+        where id = any(${arrayLiteral([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
+    }
+
+    // Earlier signals of these residents (by case key: a resident's signals carry it), for the repeat rule
+    // and the classification.
+    const existing = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created);
+    if (existing.length > 0) {
+      type Past = {
+        id: string;
+        case_key: string;
+        partner_id: string;
+        arrears_since: string;
+        signal_date: string;
+        amount: string;
+        classification: SignalClassification;
+        at: number;
+      };
+      const { rows: earlier } = await sql<Past>`
+        select s.id, s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount, s.classification,
+          (extract(epoch from s.received_at) * 1000)::float8 as at
+        from signals s where s.case_key = any(${arrayLiteral(existing.map((r) => r.case_key))}::text[])`.execute(
+        trx,
+      );
+      const byCaseKey = new Map(existing.map((r) => [r.case_key, r]));
+      for (const e of earlier) {
+        byCaseKey.get(e.case_key)?.history.push({
+          partnerId: e.partner_id,
+          arrearsSince: e.arrears_since,
+          amount: Number(e.amount),
+          receivedAt: e.at,
+          month: e.signal_date.slice(0, 7),
+          classification: e.classification,
+          ref: { id: e.id },
+        });
+      }
+    }
+
     const at = now.getTime();
+    const classifications: SignalClassification[] = new Array(rows.length);
+    const reclassified = new Set<string>();
     const s = {
       ref: [] as string[],
       residentId: [] as string[],
@@ -425,15 +526,9 @@ export async function storeSignals(
     };
     for (const i of fresh) {
       const record = rows[i]!.record;
-      const resident = residentOf.get(matchKeys[i]!);
-      if (!resident) throw new Error('resident vanished during intake');
+      const resident = residentOf[i]!;
       let status = 'Nog niet opgepakt';
       if (options.screen) {
-        let earlier = history.get(resident.id);
-        if (!earlier) {
-          earlier = [];
-          history.set(resident.id, earlier);
-        }
         status = options.screen({
           record,
           partnerId: options.partnerId,
@@ -444,16 +539,36 @@ export async function storeSignals(
             deceased: resident.deceased,
             knownToDebtHelp: resident.known_to_debt_help,
           },
-          earlier,
+          earlier: resident.history,
           at,
         });
-        earlier.push({
-          partnerId: options.partnerId,
-          arrearsSince: record.arrearsSince,
-          amount: record.amount,
-          receivedAt: at,
-        });
       }
+      // Consecutive: this partner reported the resident in an earlier month. Multiple: another partner
+      // reported them in this month, and that signal becomes multiple too (unless it is consecutive).
+      const month = record.signalDate.slice(0, 7);
+      let classification: SignalClassification = 'single';
+      for (const e of resident.history) {
+        if (e.partnerId === options.partnerId) {
+          if (e.month < month) classification = 'consecutive';
+        } else if (e.month === month) {
+          if (classification === 'single') classification = 'multiple';
+          if (e.classification === 'single') {
+            e.classification = 'multiple';
+            if ('id' in e.ref) reclassified.add(e.ref.id);
+            else classifications[e.ref.index] = 'multiple';
+          }
+        }
+      }
+      classifications[i] = classification;
+      resident.history.push({
+        partnerId: options.partnerId,
+        arrearsSince: record.arrearsSince,
+        amount: record.amount,
+        receivedAt: at,
+        month,
+        classification,
+        ref: { index: i },
+      });
       s.ref.push(record.partnerReference);
       s.residentId.push(resident.id);
       s.caseKey.push(resident.case_key);
@@ -463,33 +578,45 @@ export async function storeSignals(
       s.crisis.push(record.crisis);
       s.warmHandover.push(record.warmHandover);
       s.status.push(status);
-      s.household.push(householdKeys[i]!);
+      s.household.push(keys.household[i]!);
     }
+    const classification = fresh.map((i) => classifications[i]!);
     type Inserted = { id: string; partner_reference: string; case_key: string; status: string };
     const { rows: inserted } = await sql<Inserted>`
       insert into signals (municipality, partner_id, partner_type, batch_id, partner_reference, resident_id,
-        case_key, signal_date, arrears_since, amount, crisis, warm_handover, status, household_key)
+        case_key, signal_date, arrears_since, amount, crisis, warm_handover, status, household_key,
+        classification)
       select ${municipality}, ${options.partnerId}::uuid, ${options.partnerType}, ${options.batchId}::uuid, t.*
       from unnest(
-        ${s.ref}::text[], ${s.residentId}::uuid[], ${s.caseKey}::text[], ${s.signalDate}::date[],
-        ${s.arrearsSince}::date[], ${s.amount}::numeric[], ${s.crisis}::boolean[],
-        ${s.warmHandover}::boolean[], ${s.status}::text[], ${s.household}::text[]
+        ${arrayLiteral(s.ref)}::text[], ${arrayLiteral(s.residentId)}::uuid[], ${arrayLiteral(s.caseKey)}::text[], ${arrayLiteral(s.signalDate)}::date[],
+        ${arrayLiteral(s.arrearsSince)}::date[], ${arrayLiteral(s.amount)}::numeric[], ${arrayLiteral(s.crisis)}::boolean[],
+        ${arrayLiteral(s.warmHandover)}::boolean[], ${arrayLiteral(s.status)}::text[], ${arrayLiteral(s.household)}::text[],
+        ${arrayLiteral(classification)}::signal_classification[]
       ) as t(partner_reference, resident_id, case_key, signal_date, arrears_since, amount, crisis,
-             warm_handover, status, household_key)
+             warm_handover, status, household_key, classification)
       on conflict (partner_id, partner_reference) do nothing
       returning id, partner_reference, case_key, status`.execute(trx);
+    if (reclassified.size > 0) {
+      await sql`update signals set classification = 'multiple'
+        where id = any(${arrayLiteral([...reclassified])}::uuid[]) and classification = 'single'`.execute(
+        trx,
+      );
+    }
     const insertedByRef = new Map(inserted.map((x) => [x.partner_reference, x]));
     const raced: string[] = [];
     for (const i of fresh) {
       const ref = rows[i]!.record.partnerReference;
       const x = insertedByRef.get(ref);
       if (x) {
+        const resident = residentOf[i]!;
         outcomes[i] = {
           row: rows[i]!.row,
           signalId: x.id,
           caseKey: x.case_key,
           duplicate: false,
           status: x.status,
+          classification: classifications[i]!,
+          newResident: resident.created && resident.source === i,
         };
       } else {
         raced.push(ref);
@@ -497,24 +624,10 @@ export async function storeSignals(
     }
     if (raced.length > 0) {
       // A concurrent delivery stored these references first: they are duplicates here.
-      const { rows: theirs } = await sql<Earlier>`
-        select s.id, s.case_key, s.partner_reference, s.status
-        from unnest(${raced}::text[]) as k(partner_reference)
-        join signals s on s.partner_id = ${options.partnerId}::uuid and s.partner_reference = k.partner_reference`.execute(
-        trx,
-      );
-      for (const x of theirs) known.set(x.partner_reference, x);
+      for (const x of await earlierByRefs(raced)) known.set(x.partner_reference, x);
       for (const i of fresh) {
         const x = known.get(rows[i]!.record.partnerReference);
-        if (!outcomes[i] && x) {
-          outcomes[i] = {
-            row: rows[i]!.row,
-            signalId: x.id,
-            caseKey: x.case_key,
-            duplicate: true,
-            status: x.status,
-          };
-        }
+        if (!outcomes[i] && x) outcomes[i] = duplicateOf(rows[i]!.row, x);
       }
     }
   }
@@ -525,16 +638,9 @@ export async function storeSignals(
     const r = rows[i]!;
     let outcome = outcomes[i];
     if (!outcome) {
-      const first = outcomes[firstIndexOf.get(r.record.partnerReference) ?? -1];
-      if (first && firstIndexOf.get(r.record.partnerReference) !== i) {
-        outcome = {
-          row: r.row,
-          signalId: first.signalId,
-          caseKey: first.caseKey,
-          duplicate: true,
-          status: first.status,
-        };
-      }
+      const firstIndex = firstIndexOf.get(r.record.partnerReference) ?? -1;
+      const first = outcomes[firstIndex];
+      if (first && firstIndex !== i) outcome = { ...first, row: r.row, duplicate: true, newResident: false };
     }
     if (!outcome) throw new Error(`row ${r.row} was not stored`);
     result[i] = outcome;
@@ -542,22 +648,96 @@ export async function storeSignals(
   return result;
 }
 
-/** Records that a resident objected to sharing; their current and future signals start no outreach. */
-export async function registerObjection(
-  db: Db,
-  options: { municipality: string; secret: string; source: 'partner' | 'visit' },
-  record: SignalRecord,
+/**
+ * Inserts the residents these rows created, with the ids and case keys chosen for them. One that a
+ * concurrent intake stored first under the same match key (unique index) is read back instead, so every
+ * signal points at the stored row.
+ */
+async function insertResidents(
+  trx: Transaction<Database>,
+  municipality: string,
+  created: MatchedResident[],
+  rows: readonly IntakeRow[],
+  householdKeys: readonly string[],
 ): Promise<void> {
-  const matchKey = matchKeyOf(options.secret, record);
-  await db
-    .insertInto('objections')
-    .values({ municipality: options.municipality, match_key: matchKey, source: options.source })
-    .onConflict((oc) => oc.columns(['municipality', 'match_key']).doNothing())
-    .execute();
-  await db
-    .updateTable('residents')
-    .set({ objected: true })
-    .where('municipality', '=', options.municipality)
-    .where('match_key', '=', matchKey)
-    .execute();
+  const c = {
+    id: [] as string[],
+    caseKey: [] as string[],
+    matchKey: [] as string[],
+    addressKey: [] as Array<string | null>,
+    household: [] as string[],
+    bsn: [] as Array<string | null>,
+    firstNames: [] as string[],
+    surnamePrefix: [] as Array<string | null>,
+    surname: [] as string[],
+    birthDate: [] as string[],
+    sex: [] as Array<string | null>,
+    phone: [] as Array<string | null>,
+    email: [] as Array<string | null>,
+    postcode: [] as string[],
+    houseNumber: [] as number[],
+    addition: [] as Array<string | null>,
+    street: [] as string[],
+    city: [] as string[],
+    objected: [] as boolean[],
+  };
+  for (const r of created) {
+    const { resident: p, address: a } = rows[r.source]!.record;
+    c.id.push(r.id);
+    c.caseKey.push(r.case_key);
+    c.matchKey.push(r.match_key);
+    c.addressKey.push(r.address_key);
+    c.household.push(householdKeys[r.source]!);
+    c.bsn.push(p.bsn ?? r.learntBsn);
+    c.firstNames.push(p.firstNames);
+    c.surnamePrefix.push(p.surnamePrefix);
+    c.surname.push(p.surname);
+    c.birthDate.push(p.birthDate);
+    c.sex.push(p.sex);
+    c.phone.push(p.phone);
+    c.email.push(p.email);
+    c.postcode.push(a.postcode);
+    c.houseNumber.push(a.houseNumber);
+    c.addition.push(a.houseNumberAddition);
+    c.street.push(a.street);
+    c.city.push(a.city);
+    c.objected.push(r.objected);
+  }
+  const { rows: stored } = await sql<{ id: string }>`
+    insert into residents (id, municipality, case_key, match_key, address_key, household_key, bsn, first_names,
+      surname_prefix, surname, birth_date, sex, phone, email, postcode, house_number, house_number_addition,
+      street, city, objected)
+    select t.id, ${municipality}, t.case_key, t.match_key, t.address_key, t.household_key, t.bsn, t.first_names,
+      t.surname_prefix, t.surname, t.birth_date, t.sex, t.phone, t.email, t.postcode, t.house_number,
+      t.house_number_addition, t.street, t.city, t.objected
+    from unnest(
+      ${arrayLiteral(c.id)}::uuid[], ${arrayLiteral(c.caseKey)}::text[], ${arrayLiteral(c.matchKey)}::text[], ${arrayLiteral(c.addressKey)}::text[],
+      ${arrayLiteral(c.household)}::text[], ${arrayLiteral(c.bsn)}::text[], ${arrayLiteral(c.firstNames)}::text[], ${arrayLiteral(c.surnamePrefix)}::text[],
+      ${arrayLiteral(c.surname)}::text[], ${arrayLiteral(c.birthDate)}::date[], ${arrayLiteral(c.sex)}::text[], ${arrayLiteral(c.phone)}::text[], ${arrayLiteral(c.email)}::text[],
+      ${arrayLiteral(c.postcode)}::text[], ${arrayLiteral(c.houseNumber)}::int[], ${arrayLiteral(c.addition)}::text[], ${arrayLiteral(c.street)}::text[],
+      ${arrayLiteral(c.city)}::text[], ${arrayLiteral(c.objected)}::boolean[]
+    ) as t(id, case_key, match_key, address_key, household_key, bsn, first_names, surname_prefix, surname,
+           birth_date, sex, phone, email, postcode, house_number, house_number_addition, street, city, objected)
+    on conflict (municipality, match_key) do nothing
+    returning id`.execute(trx);
+  if (stored.length === created.length) return;
+  const inserted = new Set(stored.map((r) => r.id));
+  const lost = created.filter((r) => !inserted.has(r.id));
+  const { rows: theirs } = await sql<FoundRow>`
+    select ${RESIDENT_COLUMNS} from residents r
+    where r.municipality = ${municipality} and r.match_key = any(${arrayLiteral(lost.map((r) => r.match_key))}::text[])`.execute(
+    trx,
+  );
+  const byKey = new Map(theirs.map((r) => [r.match_key, r]));
+  for (const r of lost) {
+    const winner = byKey.get(r.match_key);
+    if (!winner) throw new Error('resident vanished during intake');
+    const objected = r.objected;
+    // From here on it is an existing resident: its earlier signals are read with the others.
+    Object.assign(r, winner, { created: false });
+    if (objected && !r.objected) {
+      await sql`update residents set objected = true where id = ${r.id}::uuid`.execute(trx);
+      r.objected = true;
+    }
+  }
 }

@@ -22,6 +22,8 @@ export interface SignalBatchesTable {
   accepted: Generated<number>;
   rejected: Generated<number>;
   duplicate: Generated<number>;
+  /** Accepted signals that repeat this partner's signal about the resident from an earlier month (0009). */
+  consecutive: Generated<number>;
   received_at: ColumnType<Date, Date | undefined, never>;
   completed_at: Date | null;
 }

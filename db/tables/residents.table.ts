@@ -6,8 +6,13 @@ export interface ResidentsTable {
   municipality: string;
   /** Opaque key of the resident's case workflow; never derived from personal data. */
   case_key: string;
-  /** Keyed hash of the matching identity (BSN, or birth date + address). */
+  /** Keyed hash of the matching identity (BSN when known, else birth date + address + surname); unique. */
   match_key: string;
+  /**
+   * Keyed hash of birth date + address + normalised surname (migration 0009), also for a resident known by
+   * BSN, so a later signal without BSN finds them. Null only on rows with a BSN stored before 0009.
+   */
+  address_key: ColumnType<string | null, string | null | undefined, string | null>;
   /** Keyed hash of the address, linking a household. */
   household_key: string;
   bsn: string | null;

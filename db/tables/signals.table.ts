@@ -1,5 +1,20 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
+/**
+ * How a signal stands to the resident's other signals (PostgreSQL enum `signal_classification`):
+ * `consecutive` when the same partner reported the resident in an earlier month, else `multiple` when
+ * another partner reported them in the same month, else `single`.
+ */
+export const SIGNAL_CLASSIFICATIONS = ['single', 'multiple', 'consecutive'] as const;
+export type SignalClassification = (typeof SIGNAL_CLASSIFICATIONS)[number];
+
+/** The words caseworkers and managers read for each classification. */
+export const SIGNAL_CLASSIFICATION_LABELS: Record<SignalClassification, string> = {
+  single: 'Enkelvoudig',
+  multiple: 'Meervoudig',
+  consecutive: 'Opeenvolgend',
+};
+
 /** One arrears signal from a partner; kept anonymously (resident_id nulled) after deletion. */
 export interface SignalsTable {
   id: Generated<string>;
@@ -26,6 +41,10 @@ export interface SignalsTable {
   household_key: ColumnType<string | null, string | null | undefined, string | null>;
   /** The case (vroegsignaalzaak) it belongs to, set when the case workflow records its status. */
   case_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The round of that case (`case_rounds.round`) it belongs to (migration 0011). */
+  case_round: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Single, multiple or consecutive (migration 0009); a `single` signal becomes `multiple` when another partner reports the resident in its month. */
+  classification: Generated<SignalClassification>;
 }
 export type Signal = Selectable<SignalsTable>;
 export type NewSignal = Insertable<SignalsTable>;

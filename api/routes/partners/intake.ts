@@ -11,8 +11,17 @@
 
 import type { Db } from '../../../db/database.js';
 import { addToBatch, createBatch, finishBatch, type RejectedRow } from '../../../db/repositories/batches.js';
-import { type IntakeRow, type ScreeningInput, storeSignals } from '../../../db/repositories/intake.js';
+import {
+  type IntakeRow,
+  keysOf,
+  type RowOutcome,
+  type ScreeningInput,
+  storeSignals,
+} from '../../../db/repositories/intake.js';
 import type { AuthenticatedPartner } from '../../../db/repositories/partner-tokens.js';
+import type { SignalClassification } from '../../../db/tables/signals.table.js';
+import type { Config } from '../../../lib/config.js';
+import { loadPolicies } from '../../../lib/policy.js';
 import { screenSignal } from '../../../workflows/case-machine.js';
 import type { Signaalpartner } from '../../../workflows/ddas.js';
 import type { OutreachPolicy } from '../../../workflows/policy.js';
@@ -36,6 +45,37 @@ export interface BatchResult {
   accepted: number;
   rejected: number;
   duplicate: number;
+  consecutive: number;
+}
+
+const policiesByFile = new Map<string, (municipality: string) => OutreachPolicy>();
+
+/**
+ * The policy intake screens a municipality's signals with: the same as the cases start with (the
+ * dispatcher's `policyFor`), so a signal refused at intake would be refused by its case too. Taken from
+ * `deps.policyFor` when the composition passes it, else from the policy file (POLICY_FILE) as
+ * `lib/app.ts` loads it (read and validated once per file).
+ */
+export function policyForIntake(
+  deps: { municipality: string; policyFor?: (municipality: string) => OutreachPolicy },
+  config: Pick<Config, 'POLICY_FILE'>,
+): OutreachPolicy {
+  if (deps.policyFor) return deps.policyFor(deps.municipality);
+  const file = config.POLICY_FILE ?? '';
+  let policyFor = policiesByFile.get(file);
+  if (!policyFor) {
+    policyFor = loadPolicies(config.POLICY_FILE);
+    policiesByFile.set(file, policyFor);
+  }
+  return policyFor(deps.municipality);
+}
+
+/**
+ * The classification as the partner may see it: whether it reported this resident in an earlier month
+ * (`consecutive`) or not (`single`). That another partner reported them too (`multiple`) is never told.
+ */
+export function partnerClassification(c: SignalClassification): 'single' | 'consecutive' {
+  return c === 'consecutive' ? 'consecutive' : 'single';
 }
 
 /**
@@ -78,13 +118,19 @@ function storeOptions(ctx: IntakeContext, batchId: string | null) {
   };
 }
 
-/** Stores one validated single signal; returns its id, status and whether it was a duplicate. */
-export async function acceptSignal(ctx: IntakeContext, row: IntakeRow) {
+/**
+ * Stores one validated single signal; returns its id, status, whether it was a duplicate and its
+ * classification as the partner may see it (`partnerClassification`).
+ */
+export async function acceptSignal(
+  ctx: IntakeContext,
+  row: IntakeRow,
+): Promise<Omit<RowOutcome, 'classification'> & { classification: 'single' | 'consecutive' }> {
   const [outcome] = await ctx.db
     .transaction()
     .execute((trx) => storeSignals(trx, storeOptions(ctx, null), [row]));
   if (!outcome) throw new Error('signal was not stored');
-  return outcome;
+  return { ...outcome, classification: partnerClassification(outcome.classification) };
 }
 
 /**
@@ -102,7 +148,7 @@ export async function acceptBatch(
     municipality: ctx.municipality,
     format,
   });
-  const totals = { received: 0, accepted: 0, rejected: 0, duplicate: 0 };
+  const totals = { received: 0, accepted: 0, rejected: 0, duplicate: 0, consecutive: 0 };
   let good: IntakeRow[] = [];
   let bad: RejectedRow[] = [];
   let badRows = 0;
@@ -117,18 +163,24 @@ export async function acceptBatch(
     await ctx.db.transaction().execute(async (trx) => {
       const outcomes = await storeSignals(trx, options, chunk);
       let duplicate = 0;
-      for (const o of outcomes) if (o.duplicate) duplicate += 1;
+      let consecutive = 0;
+      for (const o of outcomes) {
+        if (o.duplicate) duplicate += 1;
+        else if (o.classification === 'consecutive') consecutive += 1;
+      }
       const counts = {
         received: chunk.length + rejected,
         accepted: outcomes.length - duplicate,
         rejected,
         duplicate,
+        consecutive,
       };
       await addToBatch(trx, batchId, counts, problems);
       totals.received += counts.received;
       totals.accepted += counts.accepted;
       totals.rejected += counts.rejected;
       totals.duplicate += counts.duplicate;
+      totals.consecutive += counts.consecutive;
     });
   };
   const settle = async () => {
@@ -168,7 +220,9 @@ export async function acceptBatch(
         badRows += 1;
       } else {
         const validated = validateSignal(raw.input, ctx.partner.partnerType, raw.row, leafOnly);
-        if (validated.ok) good.push({ row: raw.row, record: validated.record });
+        // The keyed hashes too are made here, while the previous chunk commits.
+        if (validated.ok)
+          good.push({ row: raw.row, record: validated.record, keys: keysOf(ctx.secret, validated.record) });
         else {
           for (const p of validated.problems) bad.push({ row: raw.row, field: p.field, reason: p.reason });
           badRows += 1;

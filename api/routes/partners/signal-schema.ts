@@ -20,14 +20,16 @@ export const SEXES = ['Man', 'Vrouw', 'Onbekend'] as const;
 const required = (what: string) => (issue: { input: unknown }) =>
   issue.input === undefined || issue.input === null ? 'verplicht veld ontbreekt' : `moet ${what} zijn`;
 
+// Control characters have no place in a name or address and break CSV exports downstream.
+const CONTROL = /\p{Cc}/u;
+
 const text = (max: number) =>
   z
     .string({ error: required('tekst') })
     .trim()
     .min(1, 'mag niet leeg zijn')
     .max(max, `mag hoogstens ${max} tekens bevatten`)
-    // Control characters have no place in a name or address and break CSV exports downstream.
-    .refine((v) => !/\p{Cc}/u.test(v), 'bevat ongeldige tekens');
+    .refine((v) => !CONTROL.test(v), 'bevat ongeldige tekens');
 
 const optionalText = (max: number) => text(max).nullish();
 
@@ -43,6 +45,7 @@ export function todayInAmsterdam(now = Date.now()): string {
   return cachedDay.day;
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
@@ -50,7 +53,7 @@ const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * since it runs three times a row.
  */
 function isRealDate(v: unknown): v is string {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
+  if (typeof v !== 'string' || !ISO_DATE.test(v)) return false;
   const year = Number(v.slice(0, 4));
   const month = Number(v.slice(5, 7));
   const day = Number(v.slice(8, 10));
@@ -62,7 +65,7 @@ function isRealDate(v: unknown): v is string {
 const isoDate = z
   .string({ error: required('een datum (JJJJ-MM-DD)') })
   .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'moet een datum zijn in de vorm JJJJ-MM-DD')
+  .regex(ISO_DATE, 'moet een datum zijn in de vorm JJJJ-MM-DD')
   .refine(isRealDate, 'is geen bestaande datum')
   .refine((v) => v >= '1900-01-01', 'ligt voor 1900')
   .refine((v) => v <= todayInAmsterdam(), 'ligt in de toekomst');
@@ -82,34 +85,44 @@ const bsn = z
   .regex(/^\d{9}$/, 'moet 9 cijfers bevatten')
   .refine(isValidBsn, 'voldoet niet aan de elfproef');
 
+// Dutch postcodes never start with 0 and never use the letter pairs SA, SD or SS.
+const POSTCODE = /^[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}$/i;
+const normalPostcode = (v: string) => `${v.slice(0, 4)} ${v.slice(-2).toUpperCase()}`;
+
 const postcode = z
   .string({ error: required('een postcode zijn') })
   .trim()
-  // Dutch postcodes never start with 0 and never use the letter pairs SA, SD or SS.
-  .regex(/^[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}$/i, 'moet een Nederlandse postcode zijn (1234 AB)')
-  .transform((v) => `${v.slice(0, 4)} ${v.slice(-2).toUpperCase()}`);
+  .regex(POSTCODE, 'moet een Nederlandse postcode zijn (1234 AB)')
+  .transform(normalPostcode);
+
+const PHONE_NOISE = /[\s().-]/g;
+const PHONE = /^(?:0\d{9}|(?:\+|00)[1-9]\d{7,14})$/;
 
 const phone = z
   .string({ error: required('tekst') })
   .trim()
-  .transform((v) => v.replace(/[\s().-]/g, ''))
-  .refine(
-    (v) => /^(?:0\d{9}|(?:\+|00)[1-9]\d{7,14})$/.test(v),
-    'moet een telefoonnummer zijn (10 cijfers, of internationaal met +)',
-  );
+  .transform((v) => v.replace(PHONE_NOISE, ''))
+  .refine((v) => PHONE.test(v), 'moet een telefoonnummer zijn (10 cijfers, of internationaal met +)');
+
+const EMAIL = z.regexes.email;
 
 const email = z
   .string({ error: required('tekst') })
   .trim()
   .max(254, 'mag hoogstens 254 tekens bevatten')
-  .pipe(z.email('moet een e-mailadres zijn'));
+  .pipe(z.email({ pattern: EMAIL, error: 'moet een e-mailadres zijn' }));
+
+const isWholeCents = (v: number) => Math.abs(Math.round(v * 100) - v * 100) < 1e-6;
 
 const amount = z
   .number({ error: required('een bedrag in euro') })
   .refine((v) => Number.isFinite(v), 'moet een bedrag in euro zijn')
   .refine((v) => v > 0, 'moet groter dan 0 zijn')
   .refine((v) => v <= 10_000_000, 'mag hoogstens 10.000.000 zijn')
-  .refine((v) => Math.abs(Math.round(v * 100) - v * 100) < 1e-6, 'mag hoogstens 2 decimalen hebben');
+  .refine(isWholeCents, 'mag hoogstens 2 decimalen hebben');
+
+const ADDITION = /^[A-Za-z0-9 -]{1,6}$/;
+const PARTNER_REFERENCE = /^[\x21-\x7E]+(?: [\x21-\x7E]+)*$/;
 
 const residentSchema = z.strictObject(
   {
@@ -136,7 +149,7 @@ const addressSchema = z.strictObject(
     houseNumberAddition: z
       .string({ error: required('tekst') })
       .trim()
-      .regex(/^[A-Za-z0-9 -]{1,6}$/, 'moet 1 tot 6 letters of cijfers zijn')
+      .regex(ADDITION, 'moet 1 tot 6 letters of cijfers zijn')
       .transform((v) => v.toUpperCase())
       .nullish(),
     street: text(200),
@@ -154,7 +167,7 @@ export const signalSchema = z
         .trim()
         .min(1, 'mag niet leeg zijn')
         .max(100, 'mag hoogstens 100 tekens bevatten')
-        .regex(/^[\x21-\x7E]+(?: [\x21-\x7E]+)*$/, 'mag alleen letters, cijfers en leestekens bevatten'),
+        .regex(PARTNER_REFERENCE, 'mag alleen letters, cijfers en leestekens bevatten'),
       partnerType: z.enum(SIGNAALPARTNERS, { error: 'moet een DDAS-signaalpartner zijn' }).optional(),
       signalDate: isoDate,
       arrearsSince: isoDate,
@@ -208,9 +221,150 @@ export function problemsOf(error: z.ZodError, row?: number, leafOnly = false): P
 /** Result of validating one signal: the record for storage, or its problems. */
 export type Validated = { ok: true; record: SignalRecord } | { ok: false; problems: Problem[] };
 
+// ---------------------------------------------------------------------------------------------
+// Fast path
+// ---------------------------------------------------------------------------------------------
+
+const PARTNER_TYPES: ReadonlySet<unknown> = new Set(SIGNAALPARTNERS);
+const SEX_VALUES: ReadonlySet<unknown> = new Set(SEXES);
+
+/** Thrown inside the fast path at the first rule a value breaks; the zod schema then names every problem. */
+const NOT_FAST = Symbol('not fast');
+
+function plainObject(v: unknown, keys: ReadonlySet<string>): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw NOT_FAST;
+  for (const key of Object.keys(v)) if (!keys.has(key)) throw NOT_FAST;
+  return v as Record<string, unknown>;
+}
+
+function fastText(v: unknown, max: number): string {
+  if (typeof v !== 'string') throw NOT_FAST;
+  const t = v.trim();
+  if (t.length < 1 || t.length > max || CONTROL.test(t)) throw NOT_FAST;
+  return t;
+}
+
+function fastOptional<T>(v: unknown, check: (v: unknown) => T): T | null {
+  return v === undefined || v === null ? null : check(v);
+}
+
+function fastDate(v: unknown, today: string): string {
+  if (typeof v !== 'string') throw NOT_FAST;
+  const t = v.trim();
+  if (!isRealDate(t) || t < '1900-01-01' || t > today) throw NOT_FAST;
+  return t;
+}
+
+function fastBoolean(v: unknown): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw NOT_FAST;
+  return v;
+}
+
+/**
+ * The record of a signal that breaks no rule, without zod (a monthly batch has 100,000 of them), or
+ * null when any rule is broken or the shape is unusual: the zod schema, which stays the schema of
+ * record, then validates it and names every problem. Every check here is the schema's own predicate,
+ * and the test suite compares both paths on valid and invalid signals.
+ */
+export function fastSignalRecord(input: unknown): { record: SignalRecord; partnerType?: string } | null {
+  try {
+    const s = plainObject(input, SIGNAL_KEYS);
+    const today = todayInAmsterdam();
+    const partnerReference = fastText(s.partnerReference, 100);
+    if (!PARTNER_REFERENCE.test(partnerReference)) throw NOT_FAST;
+    const partnerType = s.partnerType;
+    if (partnerType !== undefined && !PARTNER_TYPES.has(partnerType)) throw NOT_FAST;
+    const signalDate = fastDate(s.signalDate, today);
+    const arrearsSince = fastDate(s.arrearsSince, today);
+    if (arrearsSince >= signalDate) throw NOT_FAST;
+    const amount = s.amount;
+    if (
+      typeof amount !== 'number' ||
+      !Number.isFinite(amount) ||
+      !(amount > 0) ||
+      !(amount <= 10_000_000) ||
+      !isWholeCents(amount)
+    )
+      throw NOT_FAST;
+    const r = plainObject(s.resident, RESIDENT_KEYS);
+    const a = plainObject(s.address, ADDRESS_KEYS);
+    const record: SignalRecord = {
+      partnerReference,
+      signalDate,
+      arrearsSince,
+      amount,
+      crisis: fastBoolean(s.crisis),
+      warmHandover: fastBoolean(s.warmHandover),
+      resident: {
+        bsn: fastOptional(r.bsn, (v) => {
+          if (typeof v !== 'string') throw NOT_FAST;
+          const t = v.trim();
+          if (!isValidBsn(t)) throw NOT_FAST;
+          return t;
+        }),
+        firstNames: fastText(r.firstNames, 200),
+        surnamePrefix: fastOptional(r.surnamePrefix, (v) => fastText(v, 20)),
+        surname: fastText(r.surname, 200),
+        birthDate: fastDate(r.birthDate, today),
+        sex: fastOptional(r.sex, (v) => {
+          if (!SEX_VALUES.has(v)) throw NOT_FAST;
+          return v as string;
+        }),
+        phone: fastOptional(r.phone, (v) => {
+          if (typeof v !== 'string') throw NOT_FAST;
+          const t = v.trim().replace(PHONE_NOISE, '');
+          if (!PHONE.test(t)) throw NOT_FAST;
+          return t;
+        }),
+        email: fastOptional(r.email, (v) => {
+          if (typeof v !== 'string') throw NOT_FAST;
+          const t = v.trim();
+          if (t.length > 254 || !EMAIL.test(t)) throw NOT_FAST;
+          return t;
+        }),
+      },
+      address: {
+        postcode: (() => {
+          if (typeof a.postcode !== 'string') throw NOT_FAST;
+          const t = a.postcode.trim();
+          if (!POSTCODE.test(t)) throw NOT_FAST;
+          return normalPostcode(t);
+        })(),
+        houseNumber: (() => {
+          const n = a.houseNumber;
+          if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 99_999) throw NOT_FAST;
+          return n;
+        })(),
+        houseNumberAddition: fastOptional(a.houseNumberAddition, (v) => {
+          if (typeof v !== 'string') throw NOT_FAST;
+          const t = v.trim();
+          if (!ADDITION.test(t)) throw NOT_FAST;
+          return t.toUpperCase();
+        }),
+        street: fastText(a.street, 200),
+        city: fastText(a.city, 100),
+      },
+    };
+    return partnerType === undefined ? { record } : { record, partnerType: partnerType as string };
+  } catch (err) {
+    if (err === NOT_FAST) return null;
+    throw err;
+  }
+}
+
+function partnerTypeMismatch(partnerType: string, row?: number): Validated {
+  const reason = `wijkt af van het type van deze partner (${partnerType})`;
+  return {
+    ok: false,
+    problems: [row === undefined ? { field: 'partnerType', reason } : { row, field: 'partnerType', reason }],
+  };
+}
+
 /**
  * Validates one signal for a partner of `partnerType` (from its credential): a `partnerType` in the
- * body must agree with it.
+ * body must agree with it. A signal that breaks no rule takes the fast path; any other goes through the
+ * zod schema, which names every problem.
  */
 export function validateSignal(
   input: unknown,
@@ -218,18 +372,17 @@ export function validateSignal(
   row?: number,
   leafOnly = false,
 ): Validated {
+  const fast = fastSignalRecord(input);
+  if (fast) {
+    if (fast.partnerType !== undefined && fast.partnerType !== partnerType)
+      return partnerTypeMismatch(partnerType, row);
+    return { ok: true, record: fast.record };
+  }
   const parsed = signalSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: problemsOf(parsed.error, row, leafOnly) };
   const s = parsed.data;
-  if (s.partnerType !== undefined && s.partnerType !== partnerType) {
-    const reason = `wijkt af van het type van deze partner (${partnerType})`;
-    return {
-      ok: false,
-      problems: [
-        row === undefined ? { field: 'partnerType', reason } : { row, field: 'partnerType', reason },
-      ],
-    };
-  }
+  if (s.partnerType !== undefined && s.partnerType !== partnerType)
+    return partnerTypeMismatch(partnerType, row);
   return {
     ok: true,
     record: {
@@ -285,6 +438,11 @@ const RESIDENT = [
 ] as const;
 const ADDRESS = ['postcode', 'houseNumber', 'houseNumberAddition', 'street', 'city'] as const;
 
+/** The keys the fast path accepts (`fastSignalRecord`): the same as the schema's. */
+const SIGNAL_KEYS: ReadonlySet<string> = new Set([...TOP_LEVEL, 'resident', 'address']);
+const RESIDENT_KEYS: ReadonlySet<string> = new Set(RESIDENT);
+const ADDRESS_KEYS: ReadonlySet<string> = new Set(ADDRESS);
+
 /** Every CSV header, in the documented order. */
 export const CSV_HEADERS: readonly string[] = [...TOP_LEVEL, ...RESIDENT, ...ADDRESS];
 const REQUIRED_HEADERS = [
@@ -339,18 +497,32 @@ const PLACE = new Map<string, 'top' | 'resident' | 'address'>([
   ...ADDRESS.map((k) => [k, 'address'] as const),
 ]);
 
-/** Builds the nested signal object from one CSV record (header -> cell); empty cells are absent. */
-export function signalFromCsv(cells: Record<string, string>): Record<string, unknown> {
+const placements = new WeakMap<readonly string[], Array<'top' | 'resident' | 'address'>>();
+
+/**
+ * Builds the nested signal object from one CSV record (cells in the order of `headers`, a checked header
+ * row); empty cells are absent.
+ */
+export function signalFromCells(
+  headers: readonly string[],
+  cells: readonly string[],
+): Record<string, unknown> {
+  let places = placements.get(headers);
+  if (!places) {
+    places = headers.map((h) => PLACE.get(h) ?? 'top');
+    placements.set(headers, places);
+  }
   const top: Record<string, unknown> = {};
   const resident: Record<string, unknown> = {};
   const address: Record<string, unknown> = {};
-  for (const key in cells) {
-    const v = cells[key]!.trim();
+  for (let i = 0; i < headers.length; i += 1) {
+    const v = (cells[i] ?? '').trim();
     if (v === '') continue;
+    const key = headers[i]!;
     let value: unknown = v;
     if (key === 'amount' || key === 'houseNumber') value = csvNumber(v);
     else if (key === 'crisis' || key === 'warmHandover') value = csvBoolean(v);
-    const place = PLACE.get(key);
+    const place = places[i];
     if (place === 'resident') resident[key] = value;
     else if (place === 'address') address[key] = value;
     else top[key] = value;
