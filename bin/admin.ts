@@ -5,14 +5,29 @@
  *   token:revoke <token id>               revokes a token at once
  *   token:list                            lists tokens (ids, partners, labels; never the tokens)
  *   print:collect <YYYY-MM-DD>            the print service took that day's batch: mark its letters sent
+ *   objection:register <file.csv> [partner|visit]   puts the residents of a list on the objection register
+ *   objection:withdraw <file.csv>         takes them off it (the residents withdrew their objection)
+ *   objection:count                       register entries per source
+ *   (objection commands: `--municipality GM....`, default MUNICIPALITY_CODE; the CSV has a header row with
+ *   bsn, surnamePrefix, surname, birthDate, postcode, houseNumber, houseNumberAddition, `;` or `,`.
+ *   Output is counts and row/field/reason only, never a value from the list.)
  * Uses DATABASE_URL, or else the embedded PostgreSQL of a running `npm start` (EMBEDDED_DB_PORT).
  */
 
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { outboxFromConfig } from '../activities/letters/index.js';
 import { collectPrintDay } from '../activities/letters/print-outbox.js';
+import { validateObjection } from '../api/routes/partners/objections.js';
 import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { ensurePartner } from '../db/repositories/intake.js';
+import {
+  addObjection,
+  countObjections,
+  type ObjectionIdentity,
+  withdrawObjection,
+} from '../db/repositories/objections.js';
 import {
   createPartnerToken,
   listPartnerTokens,
@@ -21,12 +36,81 @@ import {
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { SIGNAALPARTNERS } from '../workflows/ddas.js';
 
+const OBJECTION_COLUMNS = [
+  'bsn',
+  'surnamePrefix',
+  'surname',
+  'birthDate',
+  'postcode',
+  'houseNumber',
+  'houseNumberAddition',
+] as const;
+
 const USAGE = `usage: npm run admin -- partner:add <name> <partnerType>
        npm run admin -- token:create <partner name or id> [label]
        npm run admin -- token:revoke <token id>
        npm run admin -- token:list
        npm run admin -- print:collect <YYYY-MM-DD>
+       npm run admin -- objection:register <file.csv> [partner|visit] [--municipality GM....]
+       npm run admin -- objection:withdraw <file.csv> [--municipality GM....]
+       npm run admin -- objection:count [--municipality GM....]
+objection lists: CSV (UTF-8, header row, ; or ,) with ${OBJECTION_COLUMNS.join(', ')}
 partner types: ${SIGNAALPARTNERS.join(', ')}`;
+
+/** Reads a list of residents (e.g. typed in from paper); each row validated as the partner API does. */
+function readObjectionList(file: string): {
+  identities: ObjectionIdentity[];
+  problems: string[];
+} {
+  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const header = text.split('\n', 1)[0] ?? '';
+  const delimiter = header.split(';').length >= header.split(',').length ? ';' : ',';
+  const records = parse(text, { columns: true, delimiter, skip_empty_lines: true, trim: true }) as Record<
+    string,
+    string
+  >[];
+  const unknown = Object.keys(records[0] ?? {}).filter(
+    (c) => !(OBJECTION_COLUMNS as readonly string[]).includes(c),
+  );
+  if (unknown.length > 0)
+    fail(`unknown columns: ${unknown.join(', ')}; expected ${OBJECTION_COLUMNS.join(', ')}`);
+  const identities: ObjectionIdentity[] = [];
+  const problems: string[] = [];
+  records.forEach((cells, i) => {
+    const v = (k: string) => (cells[k] ? cells[k] : undefined);
+    const hasAddress = v('postcode') || v('houseNumber') || v('houseNumberAddition');
+    const houseNumber = v('houseNumber');
+    const input = {
+      resident: {
+        bsn: v('bsn'),
+        surnamePrefix: v('surnamePrefix'),
+        surname: v('surname'),
+        birthDate: v('birthDate'),
+      },
+      address: hasAddress
+        ? {
+            postcode: v('postcode'),
+            houseNumber: houseNumber && /^\d+$/.test(houseNumber) ? Number(houseNumber) : houseNumber,
+            houseNumberAddition: v('houseNumberAddition'),
+          }
+        : undefined,
+    };
+    // Line numbers as in the file: the header is line 1.
+    const validated = validateObjection(input, i + 2);
+    if (validated.ok) identities.push(validated.identity);
+    else for (const p of validated.problems) problems.push(`line ${p.row}, ${p.field}: ${p.reason}`);
+  });
+  return { identities, problems };
+}
+
+/** `--municipality GM....` among the arguments (removed from them), else the configured one. */
+function municipalityOption(args: string[], fallback: string): string {
+  const at = args.indexOf('--municipality');
+  if (at < 0) return fallback;
+  const [value] = args.splice(at, 2).slice(1);
+  if (!value || !/^GM\d{4}$/.test(value)) fail('--municipality expects a CBS code such as GM1911');
+  return value;
+}
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -101,6 +185,42 @@ async function main(): Promise<void> {
         if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day)) fail(USAGE);
         const sent = await collectPrintDay(db, outboxFromConfig(config), day);
         process.stdout.write(`${day}: ${sent} letters marked sent, the day's print folder is cleared\n`);
+        break;
+      }
+      case 'objection:register':
+      case 'objection:withdraw': {
+        const municipality = municipalityOption(args, config.MUNICIPALITY_CODE);
+        const [file, source = 'partner'] = args;
+        if (!file || (source !== 'partner' && source !== 'visit')) fail(USAGE);
+        const { identities, problems } = readObjectionList(file);
+        const options = { municipality, secret: config.MATCHING_SECRET };
+        if (command === 'objection:register') {
+          for (const identity of identities) await addObjection(db, { ...options, source }, identity);
+          process.stdout.write(`${municipality}: ${identities.length} residents on the objection register\n`);
+        } else {
+          let found = 0;
+          for (const identity of identities)
+            if ((await withdrawObjection(db, options, identity)) > 0) found += 1;
+          process.stdout.write(
+            `${municipality}: ${found} residents taken off the objection register, ` +
+              `${identities.length - found} were not on it\n`,
+          );
+        }
+        if (problems.length > 0) {
+          process.stdout.write(
+            `${problems.length} problems (those rows were skipped):\n  ${problems.join('\n  ')}\n`,
+          );
+          process.exitCode = 1;
+        }
+        break;
+      }
+      case 'objection:count': {
+        const municipality = municipalityOption(args, config.MUNICIPALITY_CODE);
+        const { total, bySource } = await countObjections(db, municipality);
+        const parts = Object.entries(bySource).map(([source, n]) => `${source} ${n}`);
+        process.stdout.write(
+          `${municipality}: ${total} register entries${parts.length ? ` (${parts.join(', ')})` : ''}\n`,
+        );
         break;
       }
       default:

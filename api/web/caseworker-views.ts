@@ -2,6 +2,7 @@
 
 import type { InboxRow } from '../../db/repositories/tasks.js';
 import type { Case } from '../../db/tables/cases.table.js';
+import { SIGNAL_CLASSIFICATION_LABELS, type SignalClassification } from '../../db/tables/signals.table.js';
 import type { Task } from '../../db/tables/tasks.table.js';
 import { OUTCOME_KINDS } from '../../workflows/case-machine.js';
 import { DAGDELEN, type Dagdeel } from '../../workflows/ddas.js';
@@ -199,6 +200,8 @@ export interface TaskFormData {
   dagdeel: Dagdeel;
   values: FormValues;
   error: string | null;
+  /** Further fields rendered just before the submit button (e.g. the objection checkbox). */
+  extraFields?: SafeHtml;
 }
 
 /** The phone or home-visit form. */
@@ -224,6 +227,7 @@ ${closed && !d.error ? html`<p class="utrecht-paragraph"><strong>Deze taak is al
   <div class="utrecht-form-field"><label class="utrecht-form-label" for="note">Korte notitie (optioneel)</label>
     <div class="utrecht-form-field-description" id="note-hint">Alleen wat nodig is voor het vervolg. Wordt verwijderd met de gegevens van de inwoner.</div>
     <textarea class="utrecht-textarea utrecht-textarea--html-textarea" id="note" name="note" rows="3" maxlength="2000" aria-describedby="note-hint">${v.note ?? ''}</textarea></div>
+  ${d.extraFields ?? ''}
   <button type="submit" class="utrecht-button utrecht-button--primary-action">Vastleggen</button>
 </form>`;
 }
@@ -255,6 +259,7 @@ export interface CaseViewData {
       signal_date: string;
       crisis: boolean;
       warm_handover: boolean;
+      classification: SignalClassification;
       status: string;
     }[];
     tasks: Task[];
@@ -266,6 +271,8 @@ export interface CaseViewData {
   dagdeel: Dagdeel;
   values: FormValues;
   error: string | null;
+  /** Further fields rendered just before the submit button of the contact form. */
+  extraFields?: SafeHtml;
 }
 
 const fullName = (r: { first_names: string; surname_prefix: string | null; surname: string }) =>
@@ -333,13 +340,13 @@ export function caseView(d: CaseViewData): SafeHtml {
   <thead class="utrecht-table__header"><tr class="utrecht-table__row">
     <th class="utrecht-table__header-cell" scope="col">Partner</th><th class="utrecht-table__header-cell" scope="col">Soort</th>
     <th class="utrecht-table__header-cell" scope="col">Bedrag</th><th class="utrecht-table__header-cell" scope="col">Achterstand sinds</th>
-    <th class="utrecht-table__header-cell" scope="col">Signaaldatum</th><th class="utrecht-table__header-cell" scope="col">Status</th></tr></thead>
+    <th class="utrecht-table__header-cell" scope="col">Signaaldatum</th><th class="utrecht-table__header-cell" scope="col">Melding</th><th class="utrecht-table__header-cell" scope="col">Status</th></tr></thead>
   <tbody class="utrecht-table__body">${details.signals.map(
     (
       s,
     ) => html`<tr class="utrecht-table__row"><td class="utrecht-table__cell">${s.partnerName}${s.crisis ? html` <strong class="vs-badge vs-badge--crisis">Crisis</strong>` : ''}${s.warm_handover ? html` <strong class="vs-badge">Warme overdracht</strong>` : ''}</td>
       <td class="utrecht-table__cell">${s.partner_type}</td><td class="utrecht-table__cell vs-num">${formatAmount(s.amount)}</td>
-      <td class="utrecht-table__cell">${formatDate(s.arrears_since)}</td><td class="utrecht-table__cell">${formatDate(s.signal_date)}</td><td class="utrecht-table__cell">${s.status}</td></tr>`,
+      <td class="utrecht-table__cell">${formatDate(s.arrears_since)}</td><td class="utrecht-table__cell">${formatDate(s.signal_date)}</td><td class="utrecht-table__cell">${SIGNAL_CLASSIFICATION_LABELS[s.classification]}</td><td class="utrecht-table__cell">${s.status}</td></tr>`,
   )}</tbody></table></div>
 </section>
 <section aria-labelledby="tijdlijn" class="vs-section">
@@ -360,6 +367,7 @@ ${
     </fieldset>
     ${dagdeelSelect('contact-dagdeel', (d.values.dagdeel as Dagdeel | undefined) ?? d.dagdeel)}
     ${outcomeFields(d.values, 'contact', 'Uitkomst van het gesprek')}
+    ${d.extraFields ?? ''}
     <button type="submit" class="utrecht-button utrecht-button--primary-action">Contact vastleggen</button>
   </form>
 </section>`

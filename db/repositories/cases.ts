@@ -3,6 +3,7 @@
  * the team that holds the case), the signals, and the timeline of tasks, contact attempts and letters.
  */
 import type { Db } from '../database.js';
+import { findObjectionOfResident, type ObjectionEntry, type RegisterOptions } from './objections.js';
 import { isUuid } from './tasks.js';
 
 /** A case of one of `teams`; undefined when absent or held by another team. */
@@ -16,8 +17,15 @@ export async function findCaseForTeams(db: Db, id: string, teams: readonly strin
     .executeTakeFirst();
 }
 
-/** Everything the case page shows besides the case row. */
-export async function caseDetails(db: Db, c: { id: string; case_key: string; municipality: string }) {
+/**
+ * Everything the case page shows besides the case row. With `register` (the matching secret) it also
+ * tells whether the resident is on the objection register; without it `objection` is null.
+ */
+export async function caseDetails(
+  db: Db,
+  c: { id: string; case_key: string; municipality: string },
+  register?: Pick<RegisterOptions, 'secret'>,
+) {
   const resident = await db
     .selectFrom('residents')
     .selectAll()
@@ -48,6 +56,7 @@ export async function caseDetails(db: Db, c: { id: string; case_key: string; mun
         's.crisis',
         's.warm_handover',
         's.status',
+        's.classification',
         's.received_at',
       ])
       .where('s.case_key', '=', c.case_key)
@@ -68,5 +77,9 @@ export async function caseDetails(db: Db, c: { id: string; case_key: string; mun
       .orderBy('created_at')
       .execute(),
   ]);
-  return { resident, household, signals, tasks, attempts, letters };
+  const objection: ObjectionEntry | null =
+    resident && register
+      ? await findObjectionOfResident(db, { municipality: c.municipality, secret: register.secret }, resident)
+      : null;
+  return { resident, household, signals, tasks, attempts, letters, objection };
 }

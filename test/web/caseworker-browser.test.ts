@@ -121,6 +121,30 @@ describe('caseworker workspace in the browser', () => {
     await page.context().close();
   });
 
+  it('records an objection to data sharing with a declined call and shows the register on the case page', async () => {
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const { stored } = await startCase(h);
+    const task = await openTask(h.db, stored.caseKey, 'phone', 1);
+    const page = await login(user);
+    await completeForm(page, task.id, async (p) => {
+      await p.getByLabel('Bereikt en gesproken').check();
+      await p.getByLabel('Wil geen hulp').check();
+      await p.getByLabel('Inwoner maakt bezwaar tegen het delen van gegevens door schuldeisers').check();
+    });
+    expect(await visibleText(page.locator('#bezwaarregister'))).toContain(
+      'Deze inwoner staat in het bezwaarregister',
+    );
+    await page.screenshot({ path: `${SCREENSHOTS}/case-objection.png`, fullPage: true });
+    await expectAccessible(page, 'case page with objection');
+    const resident = await h.db
+      .selectFrom('residents')
+      .select('objected')
+      .where('case_key', '=', stored.caseKey)
+      .executeTakeFirstOrThrow();
+    expect(resident.objected).toBe(true);
+    await page.context().close();
+  });
+
   it("shows the second caseworker the workflow's refusal when a colleague completed the task first", async () => {
     const a = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
     const b = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);

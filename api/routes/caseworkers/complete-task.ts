@@ -2,11 +2,16 @@
  * Completing a task and recording a resident's own contact: both go to the case workflow as Temporal
  * Updates, whose validator may refuse (the task was done by a colleague, the case moved on). A refusal is
  * a normal answer with the workflow's Dutch sentence, not an error. Free-text notes stay in PostgreSQL.
+ *
+ * An objection the resident made in the conversation goes on the objection register only once the
+ * workflow accepted the outcome; a repeated submission repeats the (idempotent) registration, so a failure
+ * between the two is mended by sending the form again.
  */
 import { randomUUID } from 'node:crypto';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Db } from '../../../db/database.js';
 import { findCaseForTeams } from '../../../db/repositories/cases.js';
+import { addObjectionForCase } from '../../../db/repositories/objections.js';
 import { findTaskForTeams, recordTaskNote, waitForTaskClosed } from '../../../db/repositories/tasks.js';
 import { dagdeelOf } from '../../../workflows/ddas.js';
 import { type CaseView, completeTask, recordResidentContact } from '../../../workflows/messages.js';
@@ -37,13 +42,34 @@ async function runUpdate(run: () => Promise<CaseView>, caseId: string): Promise<
   }
 }
 
-export interface CompleteTaskOptions {
+/** The matching secret, so an objection also registers the other keys of the resident's identity. */
+interface ObjectionRegisterOption {
+  /** Without it only the resident's own match key goes on the register. */
+  matchingSecret?: string | undefined;
+}
+
+export interface CompleteTaskOptions extends ObjectionRegisterOption {
   db: Db;
   temporal: Client;
   user: SessionUser;
   taskId: string;
   body: CompleteTaskBody;
   now?: number;
+}
+
+/** Puts the resident of `caseId` on the objection register when the caseworker ticked the objection. */
+async function registerObjectionIfAsked(
+  options: ObjectionRegisterOption & { db: Db; user: SessionUser; body: { objection?: boolean | undefined } },
+  caseId: string,
+): Promise<void> {
+  if (!options.body.objection) return;
+  const found = await findCaseForTeams(options.db, caseId, options.user.teams);
+  if (!found) return;
+  await addObjectionForCase(
+    options.db,
+    { municipality: found.municipality, secret: options.matchingSecret },
+    found,
+  );
 }
 
 /** Sends the outcome of a phone call or home visit to the case workflow. */
@@ -77,12 +103,13 @@ export async function completeTaskUseCase(options: CompleteTaskOptions): Promise
   );
   if (result.status === 'ok') {
     await recordTaskNote(db, task.id, body.note?.trim() || null, user.username);
+    await registerObjectionIfAsked(options, task.case_id);
     await waitForTaskClosed(db, task.id);
   }
   return result;
 }
 
-export interface ResidentContactOptions {
+export interface ResidentContactOptions extends ObjectionRegisterOption {
   db: Db;
   temporal: Client;
   user: SessionUser;
@@ -97,7 +124,7 @@ export async function recordResidentContactUseCase(options: ResidentContactOptio
   const found = await findCaseForTeams(options.db, options.caseId, options.user.teams);
   if (!found) return { status: 'not-found' };
   const handle = options.temporal.workflow.getHandle(found.workflow_id);
-  return runUpdate(
+  const result = await runUpdate(
     () =>
       handle.executeUpdate(recordResidentContact, {
         updateId: `contact:${found.id}:${body.submissionId ?? randomUUID()}`,
@@ -111,4 +138,6 @@ export async function recordResidentContactUseCase(options: ResidentContactOptio
       }),
     found.id,
   );
+  if (result.status === 'ok') await registerObjectionIfAsked(options, found.id);
+  return result;
 }

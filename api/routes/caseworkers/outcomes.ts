@@ -20,6 +20,31 @@ export const OUTCOME_LABELS: Record<OutcomeKind, string> = {
   notNow: 'Nu niet, later opnieuw contact',
 };
 
+/** The checkbox on the outcome forms (and its hint): puts the resident on the objection register. */
+export const OBJECTION_LABEL = 'Inwoner maakt bezwaar tegen het delen van gegevens door schuldeisers';
+export const OBJECTION_HINT =
+  'Alleen als u de inwoner sprak en die geen hulp of later contact wil. Nieuwe signalen over deze inwoner leiden dan niet meer tot contact.';
+
+/** Outcomes after which a resident's objection makes no sense: help was accepted, or contact agreed. */
+const NO_OBJECTION_WITH: readonly OutcomeKind[] = ['consent', 'notNow'];
+
+/** An objection needs a conversation whose outcome ends the contact. */
+function objectionFits(b: { reached?: boolean; outcome?: { kind: OutcomeKind }; objection?: boolean }) {
+  if (!b.objection) return true;
+  return b.reached !== false && b.outcome !== undefined && !NO_OBJECTION_WITH.includes(b.outcome.kind);
+}
+const objectionFlag = z
+  .boolean()
+  .optional()
+  .describe(
+    'the resident objects to creditors sharing their data: once the outcome is accepted, the resident goes ' +
+      'on the objection register (not with "not reached", consent or notNow)',
+  );
+const OBJECTION_REFUSED = {
+  message: 'bezwaar kan alleen als u de inwoner sprak en die geen hulp of later contact wil',
+  path: ['objection'],
+};
+
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'verwacht een datum (JJJJ-MM-DD)');
 const simpleKinds = OUTCOME_KINDS.filter((k) => k !== 'consent' && k !== 'notNow');
 
@@ -44,11 +69,14 @@ export const completeTaskBody = z
     note: z.string().max(2000).optional(),
     /** Makes a repeated submission (double click, retry) complete the task once. */
     submissionId: z.uuid().optional(),
+    /** The resident objects to creditors sharing their data: put them on the objection register. */
+    objection: objectionFlag,
   })
   .refine((b) => !b.reached || b.outcome !== undefined, {
     message: 'kies een uitkomst van het gesprek',
     path: ['outcome'],
-  });
+  })
+  .refine(objectionFits, OBJECTION_REFUSED);
 export type CompleteTaskBody = z.infer<typeof completeTaskBody>;
 
 /** How the resident reached the team, and the DDAS contactsoort it is recorded as. */
@@ -60,12 +88,15 @@ export const CONTACT_CHANNELS = {
 export type ContactChannel = keyof typeof CONTACT_CHANNELS;
 
 /** Body of `POST /api/v1/cases/{id}/resident-contact`. */
-export const residentContactBody = z.object({
-  channel: z.enum(['phone', 'email', 'desk']),
-  dagdeel: z.enum(DAGDELEN).optional(),
-  outcome: outcomeSchema,
-  submissionId: z.uuid().optional(),
-});
+export const residentContactBody = z
+  .object({
+    channel: z.enum(['phone', 'email', 'desk']),
+    dagdeel: z.enum(DAGDELEN).optional(),
+    outcome: outcomeSchema,
+    submissionId: z.uuid().optional(),
+    objection: objectionFlag,
+  })
+  .refine(objectionFits, OBJECTION_REFUSED);
 export type ResidentContactBody = z.infer<typeof residentContactBody>;
 
 /** Turns a flat HTML form into the JSON shape (fields: reached, outcome, consentDate, ...). */
@@ -76,6 +107,11 @@ export function outcomeFromForm(form: Record<string, unknown>): unknown {
     return { kind, consentDate: form.consentDate, consentReference: form.consentReference };
   if (kind === 'notNow') return { kind, recontactDate: form.recontactDate };
   return { kind };
+}
+
+/** The objection checkbox of a form: ticked (`ja`), or absent. */
+export function objectionFromForm(form: Record<string, unknown>): boolean | undefined {
+  return form.objection === 'ja' ? true : undefined;
 }
 
 /** Dutch messages of a zod error, one per field. */

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { caseDetails, findCaseForTeams } from '../../../db/repositories/cases.js';
+import type { ObjectionEntry } from '../../../db/repositories/objections.js';
 import {
   assignTask,
   findTaskForTeams,
@@ -10,6 +11,7 @@ import {
   reassignTask,
   teamMembersOf,
 } from '../../../db/repositories/tasks.js';
+import { loadConfig } from '../../../lib/config.js';
 import { dagdeelOf } from '../../../workflows/ddas.js';
 import { requireUser, type SessionUser, userOf } from '../../auth/index.js';
 import type { ApiDependencies } from '../../server.js';
@@ -20,11 +22,20 @@ import {
   taskFormView,
   visitListView,
 } from '../../web/caseworker-views.js';
+import { formatDate } from '../../web/format.js';
+import type { SafeHtml } from '../../web/html.js';
 import { html, page } from '../../web/layout.js';
 import { CASEWORK_ROLES } from './api.js';
 import { completeTaskUseCase, recordResidentContactUseCase } from './complete-task.js';
 import { invalidateInboxCounts, loadInbox } from './inbox.js';
-import { completeTaskBody, outcomeFromForm, residentContactBody } from './outcomes.js';
+import {
+  completeTaskBody,
+  OBJECTION_HINT,
+  OBJECTION_LABEL,
+  objectionFromForm,
+  outcomeFromForm,
+  residentContactBody,
+} from './outcomes.js';
 import { inboxQuery, toInboxQuery } from './query.js';
 
 const NOTICES: Record<string, { kind: 'ok' | 'error'; text: string }> = {
@@ -81,6 +92,7 @@ function formValues(body: Record<string, unknown>): FormValues {
     'recontactDate',
     'note',
     'channel',
+    'objection',
   ]) {
     const v = body[k];
     if (typeof v === 'string') out[k] = v;
@@ -88,9 +100,31 @@ function formValues(body: Record<string, unknown>): FormValues {
   return out;
 }
 
+/** The checkbox that puts the resident on the objection register, with its hint. */
+function objectionField(prefix: string, values: FormValues): SafeHtml {
+  return html`<fieldset class="utrecht-form-fieldset vs-fieldset"><legend class="utrecht-form-fieldset__legend">Bezwaar tegen het delen van gegevens</legend>
+  <div class="utrecht-form-field-description" id="${prefix}-objection-hint">${OBJECTION_HINT}</div>
+  <div class="utrecht-form-field utrecht-form-field--checkbox vs-check"><input class="utrecht-checkbox utrecht-checkbox--html-input" type="checkbox" id="${prefix}-objection" name="objection" value="ja" aria-describedby="${prefix}-objection-hint"${values.objection === 'ja' ? html` checked` : ''}>
+  <label class="utrecht-form-label utrecht-form-label--checkbox" for="${prefix}-objection">${OBJECTION_LABEL}</label></div>
+</fieldset>`;
+}
+
+/** Tells the caseworker that the resident is on the objection register (and what that means). */
+function objectionNotice(entry: ObjectionEntry | null): SafeHtml {
+  if (!entry) return html``;
+  const by = entry.source === 'visit' ? 'vastgelegd door een medewerker' : 'gemeld door een schuldeiser';
+  return html`<section aria-labelledby="bezwaar" class="vs-section" id="bezwaarregister">
+  <h2 class="utrecht-heading-2" id="bezwaar">Bezwaarregister</h2>
+  <p class="utrecht-paragraph"><strong>Deze inwoner staat in het bezwaarregister:</strong> bezwaar tegen het delen van gegevens door schuldeisers, ${by} op ${formatDate(entry.recorded_at)}.
+  Nieuwe signalen over deze inwoner leiden niet tot contact.</p>
+</section>`;
+}
+
 /** Registers the pages. */
 export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependencies): void {
   const guard = { preHandler: requireUser(CASEWORK_ROLES) };
+  // The same secret intake matches residents with, so an objection covers every key of the resident.
+  const matchingSecret = (deps.config ?? loadConfig({})).MATCHING_SECRET;
 
   // The start page depends on the role: caseworkers to their tasks, managers to the monitor.
   app.get('/', { preHandler: requireUser() }, async (request, reply) => {
@@ -210,6 +244,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
           dagdeel: dagdeelOf(Date.now()),
           values,
           error,
+          extraFields: objectionField('taak', values),
         })}${reassign}`,
       }),
     );
@@ -234,6 +269,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
       outcome: reached ? outcomeFromForm(form) : undefined,
       note: typeof form.note === 'string' ? form.note : undefined,
       submissionId: values.submissionId,
+      objection: objectionFromForm(form),
     });
     if (!parsed.success) {
       return renderTask(
@@ -250,6 +286,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
       user,
       taskId: id,
       body: parsed.data,
+      matchingSecret,
     });
     if (result.status === 'not-found') return notFound(request, reply);
     if (result.status !== 'ok')
@@ -269,7 +306,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
     const { id } = request.params as { id: string };
     const found = await findCaseForTeams(deps.db, id, user.teams);
     if (!found) return notFound(request, reply);
-    const details = await caseDetails(deps.db, found);
+    const details = await caseDetails(deps.db, found, { secret: matchingSecret });
     return sendPage(
       reply,
       code,
@@ -277,7 +314,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
         title: details.resident ? `Zaak van ${fullName(details.resident)}` : 'Zaak',
         user,
         notice: noticeOf(request),
-        body: caseView({
+        body: html`${objectionNotice(details.objection)}${caseView({
           c: found,
           details,
           csrfToken: user.csrfToken,
@@ -285,7 +322,8 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
           dagdeel: dagdeelOf(Date.now()),
           values,
           error,
-        }),
+          extraFields: objectionField('contact', values),
+        })}`,
       }),
     );
   }
@@ -305,6 +343,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
       dagdeel: form.dagdeel,
       outcome: outcomeFromForm(form),
       submissionId: values.submissionId,
+      objection: objectionFromForm(form),
     });
     if (!parsed.success) {
       return renderCase(
@@ -321,6 +360,7 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
       user,
       caseId: id,
       body: parsed.data,
+      matchingSecret,
     });
     if (result.status === 'not-found') return notFound(request, reply);
     if (result.status !== 'ok')
@@ -358,6 +398,7 @@ function formError(paths: string[]): string {
     channel: 'hoe de inwoner contact opnam',
     dagdeel: 'het dagdeel',
     note: 'de notitie (te lang)',
+    objection: 'het bezwaar (alleen als u de inwoner sprak en die geen hulp of later contact wil)',
   };
   const fields = [...new Set(paths.map((p) => names[p] ?? 'de invoer'))];
   return `Vul ${fields.join(', ')} in of verbeter dit.`;

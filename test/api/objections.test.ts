@@ -1,0 +1,548 @@
+/**
+ * The objection register on the real Temporal dev server and PostgreSQL: partners report objections
+ * (`POST /api/v1/objections`), caseworkers record them with an outcome, and in both cases a later signal
+ * for that resident (through `POST /api/v1/signals`) is not picked up and starts no outreach.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensurePartner } from '../../db/repositories/intake.js';
+import { objectionKeys } from '../../db/repositories/objections.js';
+import { createPartnerToken } from '../../db/repositories/partner-tokens.js';
+import { loadConfig } from '../../lib/config.js';
+import { dispatchPending } from '../../worker/dispatcher.js';
+import { startApiHarness } from '../helpers/api.js';
+import { MUNICIPALITY } from '../helpers/fixtures.js';
+import type { TestHarness } from '../helpers/temporal.js';
+import { eventually, makeUser, openTask, signIn, testPolicy } from './caseworker-helpers.js';
+
+const SECRET = 'objections-test-matching-secret';
+const OBJECTED = 'Niet opgepakt: andere reden';
+
+let h: TestHarness;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  ({ h, app } = await startApiHarness({ config: loadConfig({ MATCHING_SECRET: SECRET }) }));
+});
+afterAll(async () => {
+  await app?.close();
+  await h?.close();
+});
+
+/** A random BSN that passes the elfproef (so tests sharing the database never meet). */
+function randomBsn(): string {
+  for (;;) {
+    const digits = Array.from({ length: 8 }, () => Math.floor(Math.random() * 10));
+    const sum = digits.reduce((s, d, i) => s + d * (9 - i), 0);
+    const check = sum % 11;
+    if (check < 10 && digits[0] !== 0) return `${digits.join('')}${check}`;
+  }
+}
+
+/** A fictitious resident, unique per call, in the partner's JSON shape. */
+function person(withBsn = false) {
+  const n = Math.floor(Math.random() * 1e9);
+  return {
+    resident: {
+      ...(withBsn ? { bsn: randomBsn() } : {}),
+      firstNames: 'Geertje',
+      surnamePrefix: 'de',
+      surname: `Bezwaarmaker${n}`,
+      birthDate: '1968-05-21',
+    },
+    address: {
+      postcode: `${1000 + (n % 8999)} RB`,
+      houseNumber: 1 + (n % 500),
+      houseNumberAddition: 'A',
+      street: 'Bezwaarstraat',
+      city: 'Wieringerwerf',
+    },
+  };
+}
+type Person = ReturnType<typeof person>;
+
+/** The objection body for a person: only what matching needs. */
+function objectionOf(p: Person, parts: { bsn?: boolean; person?: boolean } = { person: true }) {
+  const r = p.resident as Person['resident'] & { bsn?: string };
+  return {
+    resident: {
+      ...(parts.bsn ? { bsn: r.bsn } : {}),
+      ...(parts.person ? { surnamePrefix: r.surnamePrefix, surname: r.surname, birthDate: r.birthDate } : {}),
+    },
+    ...(parts.person
+      ? {
+          address: {
+            postcode: p.address.postcode,
+            houseNumber: p.address.houseNumber,
+            houseNumberAddition: p.address.houseNumberAddition,
+          },
+        }
+      : {}),
+  };
+}
+
+async function partner(type: string) {
+  const partnerId = await ensurePartner(h.db, `Objection test ${type} ${randomUUID()}`, type);
+  const { token } = await createPartnerToken(h.db, partnerId, 'test');
+  return { partnerId, headers: { authorization: `Bearer ${token}` } };
+}
+
+async function sendSignal(headers: Record<string, string>, p: Person, withBsn = true) {
+  const { bsn, ...rest } = p.resident as Person['resident'] & { bsn?: string };
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/signals',
+    headers,
+    payload: {
+      partnerReference: `OBJ-${randomUUID()}`,
+      signalDate: '2026-11-01',
+      arrearsSince: '2026-08-01',
+      amount: 350,
+      resident: withBsn && bsn ? { bsn, ...rest } : rest,
+      address: p.address,
+    },
+  });
+  expect(res.statusCode).toBe(202);
+  return res.json() as { signalId: string; status: string };
+}
+
+async function dispatch(signalId: string) {
+  await dispatchPending({
+    db: h.db,
+    client: h.client,
+    taskQueue: h.taskQueue,
+    policyFor: testPolicy,
+    signalIds: [signalId],
+  });
+  return h.db.selectFrom('signals').select('case_key').where('id', '=', signalId).executeTakeFirstOrThrow();
+}
+
+/** The case once its workflow screened the first signal, with its tasks and letters. */
+async function screenedCase(caseKey: string) {
+  const c = await eventually(() =>
+    h.db
+      .selectFrom('cases')
+      .select(['id', 'stage'])
+      .where('case_key', '=', caseKey)
+      .where('stage', 'not in', ['screening', 'waitingForSignal'])
+      .executeTakeFirst(),
+  );
+  const count = (table: 'tasks' | 'outbound_messages') =>
+    h.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('case_id', '=', c.id)
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+  return { ...c, tasks: await count('tasks'), letters: await count('outbound_messages') };
+}
+
+const registerRows = (p: Person, parts: { bsn?: boolean; person?: boolean }) => {
+  const r = p.resident as Person['resident'] & { bsn?: string };
+  const keys = objectionKeys(SECRET, {
+    bsn: parts.bsn ? (r.bsn ?? null) : null,
+    person: parts.person
+      ? {
+          surnamePrefix: r.surnamePrefix,
+          surname: r.surname,
+          birthDate: r.birthDate,
+          postcode: p.address.postcode,
+          houseNumber: p.address.houseNumber,
+          houseNumberAddition: p.address.houseNumberAddition,
+        }
+      : null,
+  });
+  return h.db
+    .selectFrom('objections')
+    .select(['match_key', 'source'])
+    .where('municipality', '=', MUNICIPALITY)
+    .where('match_key', 'in', keys)
+    .execute();
+};
+
+describe('POST /api/v1/objections', () => {
+  it("keeps a later signal from any partner from starting outreach: 'Niet opgepakt: andere reden'", async () => {
+    const insurer = await partner('Zorg');
+    const landlord = await partner('Huur');
+    const p = person();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: landlord.headers,
+      payload: objectionOf(p),
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({
+      status: 'registered',
+      message: 'Het bezwaar staat in het register: signalen over deze inwoner leiden niet tot contact.',
+    });
+    expect(await registerRows(p, { person: true })).toEqual([expect.objectContaining({ source: 'partner' })]);
+
+    // A resident with no objection, signalled at the same moment, is picked up as usual.
+    const control = await sendSignal(insurer.headers, person(), false);
+    expect(control.status).toBe('Nog niet opgepakt');
+
+    const signal = await sendSignal(insurer.headers, p, false);
+    expect(signal.status).toBe(OBJECTED);
+    const { case_key } = await dispatch(signal.signalId);
+    const screened = await screenedCase(case_key);
+    expect(screened.stage).not.toMatch(/letter|phone|visit/);
+    expect({ tasks: screened.tasks, letters: screened.letters }).toEqual({ tasks: 0, letters: 0 });
+  });
+
+  it('answers a re-send, and a report from a second partner, exactly as the first: one register entry', async () => {
+    const a = await partner('Water');
+    const b = await partner('Energie');
+    const p = person();
+    const send = (headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/api/v1/objections', headers, payload: objectionOf(p) });
+    const first = await send(a.headers);
+    const again = await send(a.headers);
+    const other = await send(b.headers);
+    for (const res of [again, other]) {
+      expect(res.statusCode).toBe(first.statusCode);
+      expect(res.body).toBe(first.body);
+    }
+    expect(await registerRows(p, { person: true })).toHaveLength(1);
+  });
+
+  it('registers BSN and birth date + address alike, so signals with and without a BSN are both stopped', async () => {
+    const insurer = await partner('Zorg');
+    const p = person(true);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: insurer.headers,
+      payload: objectionOf(p, { bsn: true, person: true }),
+    });
+    expect(res.statusCode).toBe(201);
+    expect(await registerRows(p, { bsn: true, person: true })).toHaveLength(2);
+    expect((await sendSignal(insurer.headers, p, true)).status).toBe(OBJECTED);
+    expect((await sendSignal(insurer.headers, p, false)).status).toBe(OBJECTED);
+  });
+
+  it('flags a resident already known by BSN when the objection names only birth date and address', async () => {
+    const insurer = await partner('Zorg');
+    const landlord = await partner('Huur');
+    const p = person(true);
+    const first = await sendSignal(insurer.headers, p, true);
+    expect(first.status).toBe('Nog niet opgepakt');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: landlord.headers,
+      payload: objectionOf(p, { person: true }),
+    });
+    expect(res.statusCode).toBe(201);
+    const resident = await h.db
+      .selectFrom('residents as r')
+      .innerJoin('signals as s', 's.resident_id', 'r.id')
+      .select('r.objected')
+      .where('s.id', '=', first.signalId)
+      .executeTakeFirstOrThrow();
+    expect(resident.objected).toBe(true);
+    expect((await sendSignal(insurer.headers, p, true)).status).toBe(OBJECTED);
+  });
+
+  it('refuses invalid identities with every field and reason, never echoing a value', async () => {
+    const { headers } = await partner('Huur');
+    const post = (payload: unknown) =>
+      app.inject({ method: 'POST', url: '/api/v1/objections', headers, payload: payload as object });
+    const problemsOf = async (payload: unknown) => {
+      const res = await post(payload);
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toMatchObject({ error: 'invalid', message: 'het bezwaar is ongeldig' });
+      return res;
+    };
+
+    const empty = await problemsOf({ resident: {} });
+    expect(empty.json().problems).toEqual([
+      { field: 'resident.surname', reason: 'verplicht veld ontbreekt (of geef een bsn)' },
+      { field: 'resident.birthDate', reason: 'verplicht veld ontbreekt (of geef een bsn)' },
+      { field: 'address', reason: 'verplicht veld ontbreekt (of geef een bsn)' },
+    ]);
+
+    const badBsn = await problemsOf({ resident: { bsn: '123456789' } });
+    expect(badBsn.json().problems).toEqual([
+      { field: 'resident.bsn', reason: 'voldoet niet aan de elfproef' },
+    ]);
+    expect(badBsn.body).not.toContain('123456789');
+
+    const partial = await problemsOf({ resident: { bsn: randomBsn(), surname: 'Visser' } });
+    expect(partial.json().problems).toEqual([
+      {
+        field: 'resident.birthDate',
+        reason: 'verplicht zodra geboortedatum, achternaam of adres is opgegeven',
+      },
+      { field: 'address', reason: 'verplicht zodra geboortedatum, achternaam of adres is opgegeven' },
+    ]);
+
+    const p = person();
+    const wrong = objectionOf(p) as { resident: Record<string, unknown>; address: Record<string, unknown> };
+    wrong.resident.firstNames = 'Geertje';
+    wrong.resident.birthDate = '2999-01-01';
+    wrong.address.postcode = '0123 XY';
+    const many = await problemsOf(wrong);
+    expect(many.json().problems).toEqual(
+      expect.arrayContaining([
+        { field: 'resident.firstNames', reason: 'onbekend veld' },
+        { field: 'resident.birthDate', reason: 'ligt in de toekomst' },
+        { field: 'address.postcode', reason: 'moet een Nederlandse postcode zijn (1234 AB)' },
+      ]),
+    );
+    expect(many.body).not.toContain(p.resident.surname);
+    expect(many.body).not.toContain('0123');
+
+    const badJson = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload: '{"resident":',
+    });
+    expect(badJson.statusCode).toBe(400);
+    const csv = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: { ...headers, 'content-type': 'text/csv' },
+      payload: 'bsn\n123456782\n',
+    });
+    expect(csv.statusCode).toBe(415);
+    expect(await registerRows(p, { person: true })).toEqual([]);
+  });
+
+  it('needs a partner token, and offers partners no reading or withdrawal of the register', async () => {
+    const p = person();
+    const anonymous = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      payload: objectionOf(p),
+    });
+    expect(anonymous.statusCode).toBe(401);
+    const forged = await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: { authorization: 'Bearer vsp_not-a-token' },
+      payload: objectionOf(p),
+    });
+    expect(forged.statusCode).toBe(401);
+    expect(await registerRows(p, { person: true })).toEqual([]);
+
+    const a = await partner('Huur');
+    const b = await partner('Zorg');
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/objections',
+      headers: a.headers,
+      payload: objectionOf(p),
+    });
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await app.inject({ method, url: '/api/v1/objections', headers: b.headers });
+      expect(res.statusCode).toBe(404);
+    }
+    expect(await registerRows(p, { person: true })).toHaveLength(1);
+  });
+
+  it('is described in /openapi.json', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const op = doc.paths['/api/v1/objections'].post;
+    expect(op.security).toEqual([{ partnerToken: [] }]);
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '401', '422']));
+    expect(Object.keys(op.requestBody.content['application/json'].schema.properties)).toEqual([
+      'resident',
+      'address',
+    ]);
+  });
+});
+
+describe('objection recorded by a caseworker', () => {
+  async function caseWithPhoneTask() {
+    const insurer = await partner('Zorg');
+    const p = person(true);
+    const first = await sendSignal(insurer.headers, p, true);
+    const { case_key } = await dispatch(first.signalId);
+    const task = await openTask(h.db, case_key, 'phone', 1);
+    return { insurer, p, task, caseKey: case_key };
+  }
+
+  const formPost = (url: string, cookie: string, fields: Record<string, string>) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(fields).toString(),
+    });
+
+  it('registers the objection with the declined outcome; the case page shows it and a new signal starts nothing', async () => {
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const { cookie, csrf } = await signIn(app, user);
+    const { insurer, p, task, caseKey } = await caseWithPhoneTask();
+
+    const formPage = await app.inject({ method: 'GET', url: `/taken/${task.id}`, headers: { cookie } });
+    expect(formPage.body).toMatch(
+      /<input[^>]+id="taak-objection"[^>]*>\s*<label[^>]+for="taak-objection">Inwoner maakt bezwaar tegen het delen van gegevens door schuldeisers<\/label>/,
+    );
+
+    // Not reached: an objection cannot have been made, and nothing is registered.
+    const refused = await formPost(`/taken/${task.id}/afronden`, cookie, {
+      _csrf: csrf,
+      submissionId: randomUUID(),
+      reached: 'nee',
+      objection: 'ja',
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).toContain('het bezwaar');
+    expect(await registerRows(p, { bsn: true, person: true })).toEqual([]);
+
+    const done = await formPost(`/taken/${task.id}/afronden`, cookie, {
+      _csrf: csrf,
+      submissionId: randomUUID(),
+      reached: 'ja',
+      dagdeel: 'Middag',
+      outcome: 'declined',
+      objection: 'ja',
+    });
+    expect(done.statusCode).toBe(303);
+    expect(done.headers.location).toBe(`/zaken/${task.case_id}?melding=vastgelegd`);
+    const rows = await registerRows(p, { bsn: true, person: true });
+    expect(rows.map((r) => r.source)).toEqual(['visit', 'visit']);
+    const resident = await h.db
+      .selectFrom('residents')
+      .select('objected')
+      .where('case_key', '=', caseKey)
+      .executeTakeFirstOrThrow();
+    expect(resident.objected).toBe(true);
+
+    const casePage = await app.inject({ method: 'GET', url: `/zaken/${task.case_id}`, headers: { cookie } });
+    expect(casePage.body).toContain('Deze inwoner staat in het bezwaarregister');
+    expect(casePage.body).toContain('vastgelegd door een medewerker');
+
+    // A later signal from another partner, with or without the BSN, is not picked up.
+    const landlord = await partner('Huur');
+    expect((await sendSignal(landlord.headers, p, false)).status).toBe(OBJECTED);
+    const later = await sendSignal(insurer.headers, p, true);
+    expect(later.status).toBe(OBJECTED);
+    await dispatch(later.signalId);
+    // Once the workflow recorded the signal (its case is set), the status stands and no task is open.
+    const recorded = await eventually(() =>
+      h.db
+        .selectFrom('signals')
+        .select(['case_id', 'status'])
+        .where('id', '=', later.signalId)
+        .where('case_id', 'is not', null)
+        .executeTakeFirst(),
+    );
+    expect(recorded.status).toBe(OBJECTED);
+    const open = await h.db
+      .selectFrom('tasks')
+      .select('id')
+      .where('case_id', '=', recorded.case_id)
+      .where('status', '=', 'open')
+      .execute();
+    expect(open).toEqual([]);
+  });
+
+  it('takes the objection through the JSON API with a resident contact, and refuses it with consent', async () => {
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const { cookie, csrf } = await signIn(app, user);
+    const { p, task } = await caseWithPhoneTask();
+    const headers = { cookie, 'x-csrf-token': csrf };
+
+    const withConsent = await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${task.case_id}/resident-contact`,
+      headers,
+      payload: {
+        channel: 'phone',
+        outcome: { kind: 'consent', consentDate: '2026-11-27', consentReference: 'TF-9' },
+        objection: true,
+      },
+    });
+    expect(withConsent.statusCode).toBe(400);
+    expect(withConsent.json().issues.join(' ')).toContain('objection: bezwaar kan alleen');
+
+    const res = await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${task.case_id}/resident-contact`,
+      headers,
+      payload: { channel: 'desk', outcome: { kind: 'selfManaged' }, objection: true },
+    });
+    expect(res.statusCode).toBe(200);
+    // The resident's stored keys (BSN and birth date + address) both go on the register.
+    const rows = await registerRows(p, { bsn: true, person: true });
+    expect(rows.map((r) => r.source)).toEqual(['visit', 'visit']);
+  });
+});
+
+describe('npm run admin -- objection:...', () => {
+  const admin = async (...args: string[]) => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bin/admin.ts', ...args],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: inject('databaseUrl'),
+          MATCHING_SECRET: SECRET,
+          LOG_LEVEL: 'silent',
+        },
+      },
+    ).catch((err: { stdout: string; code: number }) => ({ stdout: `${err.stdout}exit ${err.code}\n` }));
+    return stdout;
+  };
+
+  it('registers, counts and withdraws a paper list, printing counts and problems but no personal data', async () => {
+    const [a, b] = [person(true), person()];
+    const row = (p: Person, bsn: string) =>
+      [
+        bsn,
+        p.resident.surnamePrefix,
+        p.resident.surname,
+        p.resident.birthDate,
+        p.address.postcode,
+        p.address.houseNumber,
+        p.address.houseNumberAddition,
+      ].join(';');
+    const dir = mkdtempSync(join(tmpdir(), 'objections-'));
+    const file = join(dir, 'lijst.csv');
+    writeFileSync(
+      file,
+      '\uFEFFbsn;surnamePrefix;surname;birthDate;postcode;houseNumber;houseNumberAddition\n' +
+        `${row(a, (a.resident as { bsn?: string }).bsn ?? '')}\n${row(b, '')}\n${row(b, '123456789')}\n`,
+    );
+    const known = await sendSignal((await partner('Water')).headers, b, false);
+    const objected = () =>
+      h.db
+        .selectFrom('residents as r')
+        .innerJoin('signals as s', 's.resident_id', 'r.id')
+        .select('r.objected')
+        .where('s.id', '=', known.signalId)
+        .executeTakeFirstOrThrow()
+        .then((r) => r.objected);
+    const registered = await admin('objection:register', file, '--municipality', MUNICIPALITY);
+    expect(registered).toContain(`${MUNICIPALITY}: 2 residents on the objection register`);
+    expect(registered).toContain('line 4, resident.bsn: voldoet niet aan de elfproef');
+    expect(registered).toContain('exit 1');
+    for (const value of [a.resident.surname, b.resident.surname, b.address.postcode, '123456789']) {
+      expect(registered).not.toContain(value);
+    }
+    expect(await registerRows(a, { bsn: true, person: true })).toHaveLength(2);
+    expect(await registerRows(b, { person: true })).toEqual([expect.objectContaining({ source: 'partner' })]);
+    expect(await objected()).toBe(true);
+    const total = (out: string) => Number(/: (\d+) register entries/.exec(out)?.[1]);
+    expect(total(await admin('objection:count', '--municipality', MUNICIPALITY))).toBeGreaterThanOrEqual(3);
+
+    const withdrawn = await admin('objection:withdraw', file, '--municipality', MUNICIPALITY);
+    expect(withdrawn).toContain(
+      `${MUNICIPALITY}: 2 residents taken off the objection register, 0 were not on it`,
+    );
+    expect(await registerRows(a, { bsn: true, person: true })).toEqual([]);
+    expect(await registerRows(b, { person: true })).toEqual([]);
+    expect(await objected()).toBe(false);
+  });
+});
