@@ -181,15 +181,26 @@ export async function groupOpenTasks(
   }));
 }
 
+/** The inbox filters as bits, for `failedFilters`. */
+export const FILTER_BITS = { kind: 1, crisis: 2, area: 4, partnerType: 8, unassigned: 16 } as const;
+
+/**
+ * Which filters a group fails, as `FILTER_BITS` (0: it passes them all); the same rules as the SQL of
+ * `listInbox`.
+ */
+export function failedFilters(g: InboxGroup, f: InboxFilter): number {
+  let failed = 0;
+  if (f.kind && g.kind !== f.kind) failed |= FILTER_BITS.kind;
+  if (f.crisis !== undefined && g.crisis !== f.crisis) failed |= FILTER_BITS.crisis;
+  if (f.area && g.area !== f.area) failed |= FILTER_BITS.area;
+  if (f.partnerType && !g.partnerTypes.includes(f.partnerType)) failed |= FILTER_BITS.partnerType;
+  if (f.unassigned && !g.unassigned) failed |= FILTER_BITS.unassigned;
+  return failed;
+}
+
 /** Whether a group passes a filter (the same rules as the SQL of `listInbox`). */
 export function groupMatches(g: InboxGroup, f: InboxFilter): boolean {
-  return (
-    (!f.kind || g.kind === f.kind) &&
-    (!f.area || g.area === f.area) &&
-    (!f.partnerType || g.partnerTypes.includes(f.partnerType)) &&
-    (f.crisis === undefined || g.crisis === f.crisis) &&
-    (!f.unassigned || g.unassigned)
-  );
+  return failedFilters(g, f) === 0;
 }
 
 /** A task of one of `teams`, with what its pages need; undefined when absent or of another team. */

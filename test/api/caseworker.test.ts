@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countsOf } from '../../api/routes/caseworkers/inbox.js';
+import { groupMatches, type InboxFilter, type InboxGroup } from '../../db/repositories/tasks.js';
 import { startApiHarness } from '../helpers/api.js';
 import type { TestHarness } from '../helpers/temporal.js';
 import { makeUser, openTask, signIn, startCase } from './caseworker-helpers.js';
@@ -128,6 +130,9 @@ describe('caseworker API', () => {
       view.contactAttempts.map((a: { soort: string; bereikt: boolean }) => `${a.soort}:${a.bereikt}`),
     ).toContain('Telefoon:false');
     expect(view.resident.address.postcode).toBe(`${area} QZ`);
+    // One partner, one signal: a single signal (no other partner, no earlier month).
+    expect(view.signals.map((s: { classification: string }) => s.classification)).toEqual(['single']);
+    expect(view.objection).toBeNull();
 
     // The same task again: the workflow's validator refuses, with its Dutch sentence.
     const again = await app.inject({
@@ -163,5 +168,60 @@ describe('caseworker API', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().case.stage).toBe('handedOver');
+  });
+});
+
+describe('inbox counts', () => {
+  /** The facets by their definition: a dimension's counts are those of the tasks passing every other filter. */
+  function facetsByDefinition(groups: InboxGroup[], f: InboxFilter) {
+    const sum = (keep: (g: InboxGroup) => boolean, key: (g: InboxGroup) => string[]) => {
+      const out: Record<string, number> = {};
+      for (const g of groups.filter(keep)) for (const k of key(g)) out[k] = (out[k] ?? 0) + g.count;
+      return out;
+    };
+    const without = (dimension: keyof InboxFilter) => (g: InboxGroup) =>
+      groupMatches(g, { ...f, [dimension]: undefined });
+    return {
+      total: groups.filter((g) => groupMatches(g, f)).reduce((n, g) => n + g.count, 0),
+      counts: {
+        kind: sum(without('kind'), (g) => [g.kind]),
+        crisis: sum(without('crisis'), (g) => [g.crisis ? 'ja' : 'nee']),
+        area: sum(without('area'), (g) => [g.area ?? 'onbekend']),
+        partnerType: sum(without('partnerType'), (g) => g.partnerTypes),
+        unassigned: groups
+          .filter((g) => g.unassigned && without('unassigned')(g))
+          .reduce((n, g) => n + g.count, 0),
+      },
+    };
+  }
+
+  it('counts each filter under all the other active filters', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+    const types = [['Huur'], ['Zorg'], ['Huur', 'Energie'], []];
+    const groups: InboxGroup[] = Array.from({ length: 400 }, () => ({
+      kind: pick(['phone', 'visit'] as const),
+      crisis: random() < 0.2,
+      unassigned: random() < 0.5,
+      area: pick(['1761', '1762', '1763', null]),
+      partnerTypes: pick(types),
+      count: 1 + Math.floor(random() * 50),
+    }));
+    const filters: InboxFilter[] = [{}];
+    for (let i = 0; i < 200; i++) {
+      filters.push({
+        kind: pick([undefined, 'phone', 'visit'] as const),
+        crisis: pick([undefined, true, false]),
+        area: pick([undefined, '1761', '1763', '9999']),
+        partnerType: pick([undefined, 'Huur', 'Energie', 'Water']),
+        unassigned: pick([undefined, true]),
+      });
+    }
+    for (const f of filters) expect(countsOf(groups, f)).toEqual(facetsByDefinition(groups, f));
+    expect(countsOf(groups, {}).total).toBe(groups.reduce((n, g) => n + g.count, 0));
   });
 });
