@@ -6,6 +6,12 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import {
+  attemptRound,
+  openFirstRound,
+  recordSignalRound,
+  syncRounds,
+} from '../db/repositories/case-rounds.js';
 import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js';
 
 /**
@@ -130,9 +136,14 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
+      await openFirstRound(db, {
+        caseId: input.caseId,
+        municipality: input.municipality,
+        startedAt: new Date(input.startedAt),
+      });
     },
 
-    /** Mirrors the machine's state into the case row the pages read. */
+    /** Mirrors the machine's state into the case row the pages read, and its result into the rounds. */
     async syncCase(input: SyncCaseInput): Promise<void> {
       await db
         .updateTable('cases')
@@ -148,6 +159,7 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
         })
         .where('id', '=', input.caseId)
         .execute();
+      await syncRounds(db, { caseId: input.caseId, result: input.result, at: new Date(input.at) });
       // The inbox filters open tasks on their own copy of the partner types.
       await db
         .updateTable('tasks')
@@ -213,7 +225,7 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
         .execute();
     },
 
-    /** Records a DDAS contactpoging. */
+    /** Records a DDAS contactpoging, in the case's current round (vroegsignaalzaak). */
     async recordContactAttempt(input: ContactAttemptInput): Promise<void> {
       await db
         .insertInto('contact_attempts')
@@ -224,6 +236,7 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
           bereikt: input.bereikt,
           attempted_at: new Date(input.at),
           dagdeel: input.dagdeel,
+          round: attemptRound(input.caseId),
         })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .execute();
@@ -242,16 +255,20 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
       return channel.deliver(input);
     },
 
-    /** Records the DDAS status of a signal. */
+    /** Records the DDAS status of a signal, and the case and round (vroegsignaalzaak) it belongs to. */
     async recordSignalStatus(input: {
       signalId: string;
       status: Signaalstatus;
       /** The case the signal belongs to (absent in histories recorded before it was passed). */
       caseId?: string;
     }): Promise<void> {
+      if (input.caseId) {
+        await recordSignalRound(db, { signalId: input.signalId, status: input.status, caseId: input.caseId });
+        return;
+      }
       await db
         .updateTable('signals')
-        .set(input.caseId ? { status: input.status, case_id: input.caseId } : { status: input.status })
+        .set({ status: input.status })
         .where('id', '=', input.signalId)
         .execute();
     },

@@ -2,12 +2,14 @@
  * The HTTP server: routes grouped by audience, built from explicit dependencies so tests can pass
  * their own database and Temporal client.
  */
+
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import type { OutreachPolicy } from '../workflows/policy.js';
 import { registerDdasRoutes } from './ddas/routes.js';
 import { registerCaseworkerRoutes } from './routes/caseworkers/index.js';
 import { registerDemoMailRoutes } from './routes/demo-mail.js';
@@ -27,6 +29,8 @@ export interface ApiDependencies {
   temporalUiUrl?: string | null;
   /** The process configuration (tests may pass a partial one built with `loadConfig({...})`). */
   config?: Config;
+  /** The outreach policy per municipality (selection rules for intake); else loaded from `POLICY_FILE`. */
+  policyFor?: (municipality: string) => OutreachPolicy;
 }
 
 /** Builds the Fastify app (not yet listening). */

@@ -81,13 +81,13 @@ await runMain('ddas-export', async ({ config, logger }) => {
         { ...request, page: totalPages > 1 ? page : undefined },
         settings,
       );
-      if (!validate(delivery.gegevens)) {
+      const { body } = delivery;
+      if (!validate(JSON.parse(body.toString('utf8')).gegevens)) {
         throw new Error(
           `the delivery does not validate against the DDAS schema: ${JSON.stringify(validate.errors?.[0])}`,
         );
       }
       totalPages = delivery.paginering?.totalPages ?? 1;
-      const body = Buffer.from(JSON.stringify(delivery), 'utf8');
       const file = totalPages > 1 ? out.replace(/(\.json)?$/, `-p${page}.json`) : out;
       const headers = await signBody(body, signing);
       writeFileSync(file, body);

@@ -3,6 +3,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import type { CaseRoundsTable } from './tables/case-rounds.table.js';
 import type { CasesTable } from './tables/cases.table.js';
 import type { ContactAttemptsTable } from './tables/contact-attempts.table.js';
 import type {
@@ -27,6 +28,7 @@ export interface Database {
   residents: ResidentsTable;
   signals: SignalsTable;
   cases: CasesTable;
+  case_rounds: CaseRoundsTable;
   tasks: TasksTable;
   contact_attempts: ContactAttemptsTable;
   outbound_messages: OutboundMessagesTable;

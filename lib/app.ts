@@ -103,6 +103,8 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         policyFor,
         logger,
+        // Parallel hand-over loops pay off on a PostgreSQL server; the embedded one has a single connection.
+        concurrency: services.embeddedDatabase ? 1 : 4,
       });
       stops.push(() => dispatcher.stop());
     }
@@ -120,6 +122,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         municipality: config.MUNICIPALITY_CODE,
         temporalUiUrl: services.temporalUiUrl,
         config,
+        policyFor,
       });
       await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       stops.push(() => server.close());

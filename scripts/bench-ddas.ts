@@ -1,8 +1,8 @@
 /**
- * `npm run bench:ddas`: one DDAS page of 50,000 vroegsignalen (40,000 cases, 100,000 contact attempts)
+ * `npm run bench:ddas`: one DDAS page of 50,000 vroegsignalen (40,000 vroegsignaalzaken, ~80,000 contact attempts)
  * generated and signed through `POST /ddas/v1/gegevens`, measured end to end (query, build, serialise,
  * sign); prints the time of each run and the peak memory. Goal: under 3 s. Each signal carries
- * its case id, as the case workflow stores it.
+ * its case and round, as the case workflow stores them.
  *
  * Runs on a temporary database it creates (and drops) on BENCH_DATABASE_ADMIN_URL, else
  * TEST_DATABASE_ADMIN_URL, else postgres://postgres@127.0.0.1:5432/postgres.
@@ -64,20 +64,25 @@ try {
     from generate_series(1, ${CASES}) g`.execute(db);
   await sql`
     insert into signals (municipality, partner_id, partner_type, partner_reference, resident_id, case_key,
-      signal_date, arrears_since, amount, crisis, warm_handover, status, received_at, household_key, case_id)
+      signal_date, arrears_since, amount, crisis, warm_handover, status, received_at, household_key, case_id,
+      case_round)
     select ${MUNICIPALITY}, p.id,
       (array['Huur','Zorg','Energie','Water'])[1 + g % 4], 'REF-' || g, r.id, r.case_key,
       date '2026-01-01' + (g % 80), date '2025-11-01', 100 + g % 900, g % 50 = 0, false,
       case when g % 10 = 0 then 'Niet opgepakt: onterecht signaal' else 'Opgepakt' end,
-      timestamptz '2026-01-02 09:59+01' + (g % 80) * interval '1 day', r.household_key, c.id
+      timestamptz '2026-01-02 09:59+01' + (g % 80) * interval '1 day', r.household_key, c.id, 1
     from generate_series(1, ${SIGNALS}) g
     cross join (select id from partners limit 1) p
     join residents r on r.case_key = 'ck-' || (1 + (g - 1) % ${CASES})
     join cases c on c.case_key = r.case_key`.execute(db);
+  // One round (vroegsignaalzaak) per case, as the case activities keep them.
   await sql`
-    insert into contact_attempts (idempotency_key, case_id, soort, bereikt, attempted_at, dagdeel)
+    insert into case_rounds (case_id, round, municipality, started_at, ended_at, result)
+    select id, 1, municipality, started_at, closed_at, result from cases`.execute(db);
+  await sql`
+    insert into contact_attempts (idempotency_key, case_id, soort, bereikt, attempted_at, dagdeel, round)
     select c.id || ':' || k, c.id, (array['Brief','Telefoon','Huisbezoek'])[1 + k % 3], k = 2,
-      c.started_at + k * interval '2 days' + interval '1 hour', 'Ochtend'
+      c.started_at + k * interval '2 days' + interval '1 hour', 'Ochtend', 1
     from cases c cross join generate_series(0, 2) k where c.stage <> 'closed' or c.result not like 'Niet%'`.execute(
     db,
   );

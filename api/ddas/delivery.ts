@@ -11,20 +11,10 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import {
   countDeliverySignals,
-  type DdasCaseRow,
-  type DdasSignalRow,
   type DeliveryQuery,
-  deliveryCases,
-  deliveryMunicipalities,
-  deliverySignals,
+  deliveryPage,
+  type LeveringText,
 } from '../../db/repositories/ddas.js';
-import {
-  CONTACTSOORTEN,
-  DAGDELEN,
-  EINDRESULTATEN,
-  SIGNAALPARTNERS,
-  SIGNAALSTATUSSEN,
-} from '../../workflows/ddas.js';
 
 /** The most vroegsignalen one response may hold. */
 export const MAX_PAGE_SIZE = 50_000;
@@ -53,10 +43,9 @@ export interface Paginering {
   totalRecords: number;
 }
 
-type Json = Record<string, unknown>;
-
-export interface DeliveryResponse {
-  gegevens: Json;
+/** One page of the delivery: the exact response body (`{ gegevens, paginering? }`, UTF-8 JSON). */
+export interface DeliveryBody {
+  body: Buffer;
   paginering?: Paginering;
 }
 
@@ -64,12 +53,6 @@ export interface DeliveryResponse {
 export class UnprocessableRequest extends Error {
   override name = 'UnprocessableRequest';
 }
-
-const statusSet = new Set<string>(SIGNAALSTATUSSEN);
-const partnerSet = new Set<string>(SIGNAALPARTNERS);
-const resultSet = new Set<string>(EINDRESULTATEN);
-const soortSet = new Set<string>(CONTACTSOORTEN);
-const dagdeelSet = new Set<string>(DAGDELEN);
 
 function amsterdamDate(at: Date): string {
   // en-CA formats as YYYY-MM-DD.
@@ -86,49 +69,6 @@ export function periodOf(request: DeliveryRequest, now: Date): { start: string; 
   return { start, end };
 }
 
-/** The client identification the schema requires, and nothing more: BSN, else postcode + house number. */
-function clientOf(row: DdasSignalRow): Json {
-  if (row.bsn && /^\d{9}$/.test(row.bsn)) return { burgerservicenummer: row.bsn };
-  return { postcode: row.postcode.replace(/\s+/g, '').toUpperCase(), huisnummer: String(row.house_number) };
-}
-
-function vroegsignaalOf(row: DdasSignalRow): Json {
-  const item: Json = {
-    ID: row.id,
-    crisissignaal: row.crisis,
-    warmeOverdracht: row.warm_handover,
-    bedrag: Math.round(Number(row.amount)),
-    ontstaansdatum: row.arrears_since,
-    signaaldatum: row.signal_date,
-  };
-  if (statusSet.has(row.status)) item.status = row.status;
-  item.signaalpartner = { type: partnerSet.has(row.partner_type) ? row.partner_type : 'Overige' };
-  item.client = clientOf(row);
-  return item;
-}
-
-function vroegsignaalzaakOf(row: DdasCaseRow): Json {
-  const item: Json = {};
-  if (row.result && resultSet.has(row.result)) item.resultaat = row.result;
-  // Matching joins signals into this case for as long as it is open: that is its matching period.
-  item.matchingsdatum = row.started_on;
-  item.startdatumMatchingperiode = row.started_on;
-  if (row.closed_on) item.einddatumMatchingperiode = row.closed_on;
-  if (row.picked_up_on) item.datumOpgepakt = row.picked_up_on;
-  if (row.signal_ids.length > 0) item.vroegsignalen = row.signal_ids.map((ID) => ({ ID }));
-  if (row.attempts.length > 0) {
-    item.contactpogingen = row.attempts.map((a) => {
-      const poging: Json = {};
-      if (soortSet.has(a.soort)) poging.soort = a.soort;
-      poging.bereikt = a.bereikt;
-      poging.datum = a.datum;
-      if (dagdeelSet.has(a.dagdeel)) poging.dagdeel = a.dagdeel;
-      return poging;
-    });
-  }
-  return item;
-}
-
 /** Which municipalities the request's `aanleverende_organisatie` selects: all, one code, or none. */
 function municipalitiesFor(
   request: DeliveryRequest,
@@ -141,72 +81,83 @@ function municipalitiesFor(
   return null;
 }
 
-/** Builds one page of the delivery. */
+/**
+ * Builds one page of the delivery as the exact body bytes. The small parts are serialised here, the
+ * vroegsignalen and vroegsignaalzaken come as JSON text from the repository (one statement, one snapshot).
+ */
 export async function buildDelivery(
   db: Db,
   request: DeliveryRequest,
   settings: DeliverySettings,
-): Promise<DeliveryResponse> {
+): Promise<DeliveryBody> {
   const now = settings.now ?? new Date();
   const { start, end } = periodOf(request, now);
   const selected = municipalitiesFor(request, settings);
-  const gegevens: Json = {
+  const head = JSON.stringify({
     startdatumLevering: start,
     einddatumLevering: end,
     aanleverdatumEnTijd: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     codeGegevensleverancier: settings.supplierCode,
-  };
+  }).slice(0, -1);
   const pageSize = Math.min(request.pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
   const asked = request.page !== undefined || request.pageSize !== undefined;
+  const finish = (parts: string[], paginering: Paginering | undefined): DeliveryBody => {
+    parts.push(paginering ? `},"paginering":${JSON.stringify(paginering)}}` : '}}');
+    const body = Buffer.from(parts.join(''), 'utf8');
+    return paginering ? { body, paginering } : { body };
+  };
   if (selected === null) {
     // An organisation we do not deliver for: an empty delivery.
-    return asked
-      ? { gegevens, paginering: { pageSize, currentPage: 1, totalPages: 1, totalRecords: 0 } }
-      : { gegevens };
+    const paginering = asked ? { pageSize, currentPage: 1, totalPages: 1, totalRecords: 0 } : undefined;
+    return finish([`{"gegevens":${head}`], paginering);
   }
 
   const query: DeliveryQuery = { start, end, municipalities: selected };
-  // One read-only snapshot, so the count, the page's signals and its cases agree with each other.
-  const { totalRecords, totalPages, currentPage, municipalities, signals, cases } = await db
+  // One read-only snapshot, so the count and the page agree with each other.
+  const { totalRecords, totalPages, currentPage, leveringen, counts } = await db
     .transaction()
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (trx) => {
-      // Sorting and aggregating 50,000 rows in memory instead of on disk; and hash joins only: the planner
-      // underestimates the page's cases (a filter on an aggregate) and would otherwise re-aggregate the
-      // contact attempts once per case in a nested loop, quadratic in the page size.
+      // Sorting and aggregating a 50,000-signal page in memory instead of on disk.
       await sql`set local work_mem = '64MB'`.execute(trx);
-      await sql`set local enable_nestloop = off`.execute(trx);
-      const totalRecords = await countDeliverySignals(trx, query);
+      const counts = await countDeliverySignals(trx, query);
+      const totalRecords = [...counts.values()].reduce((sum, n) => sum + n, 0);
       const totalPages = Math.max(1, Math.ceil(totalRecords / pageSize));
       const requested = request.page ?? 1;
       const currentPage = requested >= 1 && requested <= totalPages ? requested : 1;
-      const offset = (currentPage - 1) * pageSize;
-      const municipalities = await deliveryMunicipalities(trx, query);
-      const signals = await deliverySignals(trx, query, offset, pageSize);
-      const cases = await deliveryCases(trx, query, {
-        offset,
+      const leveringen = await deliveryPage(trx, query, {
+        offset: (currentPage - 1) * pageSize,
         limit: pageSize,
         last: currentPage === totalPages,
       });
-      return { totalRecords, totalPages, currentPage, municipalities, signals, cases };
+      return { totalRecords, totalPages, currentPage, leveringen, counts };
     });
-  const codes = new Set(municipalities);
-  // The installation's own municipality is always reported, even with nothing to report.
+  // One levering per municipality with signals or zaken in the period (the page may hold none of them),
+  // and the installation's own municipality always, even with nothing to report.
+  const codes = new Set([...counts.keys(), ...leveringen.keys()]);
   if (!selected || selected.includes(settings.municipality)) codes.add(settings.municipality);
 
-  const organisation: Json = { naam: settings.organisationName };
+  const organisation: Record<string, string> = { naam: settings.organisationName };
   if (settings.organisationKvk) organisation['kvk-nummer'] = settings.organisationKvk;
-  gegevens.leveringen = [...codes].sort().map((gemeentecode, index) => {
-    const levering: Json = { teller: index + 1, gemeentecode, aanleverendeOrganisatie: organisation };
-    const vroegsignalen = signals.filter((s) => s.municipality === gemeentecode).map(vroegsignaalOf);
-    const zaken = cases.filter((c) => c.municipality === gemeentecode).map(vroegsignaalzaakOf);
-    if (vroegsignalen.length > 0) levering.vroegsignalen = vroegsignalen;
-    if (zaken.length > 0) levering.vroegsignaalzaken = zaken;
-    return levering;
+  const organisationJson = JSON.stringify(organisation);
+  const parts = [`{"gegevens":${head},"leveringen":[`];
+  [...codes].sort().forEach((gemeentecode, index) => {
+    const levering: LeveringText = leveringen.get(gemeentecode) ?? {
+      vroegsignalen: null,
+      vroegsignaalzaken: null,
+    };
+    parts.push(
+      `${index > 0 ? ',' : ''}{"teller":${index + 1},"gemeentecode":${JSON.stringify(gemeentecode)},` +
+        `"aanleverendeOrganisatie":${organisationJson}`,
+    );
+    if (levering.vroegsignalen) parts.push(',"vroegsignalen":[', levering.vroegsignalen, ']');
+    if (levering.vroegsignaalzaken) parts.push(',"vroegsignaalzaken":[', levering.vroegsignaalzaken, ']');
+    parts.push('}');
   });
-
-  const response: DeliveryResponse = { gegevens };
-  if (asked || totalPages > 1) response.paginering = { pageSize, currentPage, totalPages, totalRecords };
-  return response;
+  parts.push(']');
+  return finish(
+    parts,
+    asked || totalPages > 1 ? { pageSize, currentPage, totalPages, totalRecords } : undefined,
+  );
 }

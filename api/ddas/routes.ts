@@ -225,7 +225,7 @@ export function registerDdasRoutes(app: FastifyInstance, deps: DdasRouteDependen
           }
           throw err;
         }
-        const body = Buffer.from(JSON.stringify(delivery), 'utf8');
+        const { body } = delivery;
         const headers = await signBody(body, signingMaterial());
         return reply
           .code(200)

@@ -10,6 +10,9 @@ import * as m0004 from './2026_11_27_0004_ddas.js';
 import * as m0005 from './2026_11_27_0005_users.js';
 import * as m0006 from './2026_11_27_0006_inbox.js';
 import * as m0008 from './2026_11_27_0008_signal_case.js';
+import * as m0009 from './2026_11_27_0009_intake_matching.js';
+import * as m0010 from './2026_11_27_0010_inbox_mine.js';
+import * as m0011 from './2026_11_27_0011_case_rounds.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -19,4 +22,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0005_users': m0005,
   '2026_11_27_0006_inbox': m0006,
   '2026_11_27_0008_signal_case': m0008,
+  '2026_11_27_0009_intake_matching': m0009,
+  '2026_11_27_0010_inbox_mine': m0010,
+  '2026_11_27_0011_case_rounds': m0011,
 };

@@ -3,9 +3,10 @@
  * case key, household key; cases: result, stage, dates; contact attempts: soort, bereikt, date, dagdeel), so
  * they stay the same after residents' personal data is deleted.
  *
- * Definitions: a signal counts in the period of its signaaldatum; a case in the period it started
- * (Europe/Amsterdam); a contact attempt in the period it was made. A case is picked up when it has a
- * contact attempt or reached an outreach stage; not picked up when screening rejected it.
+ * Definitions: a signal counts in the period of its signaaldatum; a vroegsignaalzaak (one round of outreach
+ * of a case, `case_rounds`) in the period it started (Europe/Amsterdam); a contact attempt in the period it
+ * was made. A zaak is picked up when it has a contact attempt or reached an outreach stage; not picked up
+ * when screening rejected it.
  */
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
@@ -43,16 +44,33 @@ const REJECTION_RESULTS = [
 const NOT_OUTREACH_STAGES = ['waitingForSignal', 'screening', 'notPickedUp'];
 
 function signalFilter(q: MonitorQuery) {
-  return sql`s.municipality = ${q.municipality}
+  // collate "C" as in the signals_delivery index (equality is the same in every deterministic collation).
+  return sql`s.municipality collate "C" = ${q.municipality}
     and s.signal_date between ${q.from}::date and ${q.to}::date
     ${q.partnerType ? sql`and s.partner_type = ${q.partnerType}` : sql``}`;
 }
 
-function caseFilter(q: MonitorQuery) {
-  return sql`c.municipality = ${q.municipality}
-    and (c.started_at at time zone ${TZ})::date between ${q.from}::date and ${q.to}::date
-    ${q.partnerType ? sql`and ${q.partnerType} = any(c.partner_types)` : sql``}`;
+/**
+ * Rounds (vroegsignaalzaken, alias `r`, with their case `c`) that started in the period; with a partner
+ * type, the rounds with a signal of that type (a round without linked signals: its case's types).
+ */
+function roundFilter(q: MonitorQuery) {
+  return sql`r.municipality = ${q.municipality}
+    and r.started_at >= ${dayStart(q.from)} and r.started_at < ${dayEnd(q.to)}
+    ${
+      q.partnerType
+        ? sql`and (exists (select 1 from signals s where s.case_id = r.case_id
+              and coalesce(s.case_round, 1) = r.round and s.partner_type = ${q.partnerType})
+            or (not exists (select 1 from signals s where s.case_id = r.case_id)
+              and ${q.partnerType} = any(c.partner_types)))`
+        : sql``
+    }`;
 }
+
+/** The first instant of a local (Amsterdam) date. */
+const dayStart = (date: string) => sql`(${date}::date::timestamp at time zone ${TZ})`;
+/** The first instant after a local date. */
+const dayEnd = (date: string) => sql`((${date}::date + 1)::timestamp at time zone ${TZ})`;
 
 export interface SignalTotals {
   received: number;
@@ -122,11 +140,15 @@ export interface CaseTotals {
   pickedUp: number;
   reached: number;
   helpAccepted: number;
-  /** Median days from the case's start (its first signal's arrival) to the first contact; null without any. */
+  /** Median days from the round's start (its first signal's arrival) to the first contact; null without any. */
   medianDaysToFirstContact: number | null;
 }
 
-/** Cases started in the period: picked up, reached, help accepted, and days to first contact. */
+/**
+ * Vroegsignaalzaken (rounds of outreach) started in the period: picked up, reached, help accepted, and days
+ * to first contact. A round is picked up when it has a contact attempt, a result other than a screening
+ * rejection, or (the running round) an outreach stage; reached when one of its attempts reached the resident.
+ */
 export async function caseTotals(db: Db, q: MonitorQuery): Promise<CaseTotals> {
   const { rows } = await sql<{
     started: string;
@@ -136,12 +158,20 @@ export async function caseTotals(db: Db, q: MonitorQuery): Promise<CaseTotals> {
     median: string | null;
   }>`
     with cohort as (
-      select c.*,
-        (exists (select 1 from contact_attempts a where a.case_id = c.id)
-          or (c.result is null and c.stage <> all(${NOT_OUTREACH_STAGES}::text[]))
-          or (c.result is not null and c.result <> all(${REJECTION_RESULTS}::text[]))
-          or c.first_contact_at is not null) as picked_up
-      from cases c where ${caseFilter(q)}
+      select r.started_at, r.result, a.first_contact_at,
+        (a.attempts > 0
+          or (r.result is null and r.round = c.rounds and c.stage <> all(${NOT_OUTREACH_STAGES}::text[]))
+          or (r.result is not null and r.result <> all(${REJECTION_RESULTS}::text[]))) as picked_up
+      from case_rounds r
+      join lateral (
+        select c.stage, c.partner_types, (select max(x.round) from case_rounds x where x.case_id = c.id) as rounds
+        from cases c where c.id = r.case_id
+      ) c on true
+      cross join lateral (
+        select count(*) as attempts, min(a.attempted_at) filter (where a.bereikt) as first_contact_at
+        from contact_attempts a where a.case_id = r.case_id and coalesce(a.round, 1) = r.round
+      ) a
+      where ${roundFilter(q)}
     )
     select count(*) as started,
       count(*) filter (where picked_up) as picked,
@@ -161,10 +191,11 @@ export async function caseTotals(db: Db, q: MonitorQuery): Promise<CaseTotals> {
   };
 }
 
-/** Cases started in the period per end result (null: no result yet). */
+/** Vroegsignaalzaken (rounds) started in the period per end result (null: no result yet). */
 export async function casesByResult(db: Db, q: MonitorQuery): Promise<Map<string | null, number>> {
   const { rows } = await sql<{ result: string | null; n: string }>`
-    select c.result, count(*) as n from cases c where ${caseFilter(q)} group by c.result`.execute(db);
+    select r.result, count(*) as n from case_rounds r join cases c on c.id = r.case_id
+    where ${roundFilter(q)} group by r.result`.execute(db);
   return new Map(rows.map((r) => [r.result, Number(r.n)]));
 }
 

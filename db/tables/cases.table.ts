@@ -1,6 +1,9 @@
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 
-/** Read model of one case (one workflow chain, id = its first run id); holds no personal data. */
+/**
+ * Read model of one case (one workflow chain, id = its first run id); holds no personal data. `result` is
+ * that of the current round; each round (DDAS vroegsignaalzaak) is kept in `case_rounds`.
+ */
 export interface CasesTable {
   id: string;
   workflow_id: string;
@@ -9,6 +12,7 @@ export interface CasesTable {
   team: string;
   stage: string;
   priority: string;
+  /** The machine's ladder run (a re-contact also counts); not the DDAS round, see `case_rounds`. */
   round: ColumnType<number, number | undefined, number>;
   partner_types: string[];
   next_deadline: Date | null;

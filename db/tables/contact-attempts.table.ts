@@ -1,4 +1,4 @@
-import type { Generated, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** A DDAS contactpoging: soort, bereikt, datum, dagdeel. */
 export interface ContactAttemptsTable {
@@ -9,5 +9,7 @@ export interface ContactAttemptsTable {
   bereikt: boolean;
   attempted_at: Date;
   dagdeel: string;
+  /** The round of the case (vroegsignaalzaak, `case_rounds.round`) it belongs to; null only before 0011. */
+  round: ColumnType<number | null, number | null | undefined, number | null>;
 }
 export type ContactAttempt = Selectable<ContactAttemptsTable>;

@@ -6,6 +6,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { CONTACTSOORTEN, DAGDELEN, EINDRESULTATEN, SIGNAALPARTNERS } from '../../workflows/ddas.js';
 
@@ -49,7 +50,10 @@ export interface SeededCase {
   caseId: string;
   caseKey: string;
   residentId: string | null;
+  /** Every signal of the case, in the order of the rounds. */
   signalIds: string[];
+  /** The signal ids per round (index 0 = round 1). */
+  roundSignalIds: string[][];
   result: string | null;
   bsn: string | null;
 }
@@ -62,12 +66,27 @@ export interface Seed {
   personalValues: string[];
 }
 
+/** One round of outreach (vroegsignaalzaak) after the first, of the same case. */
+export interface RoundSpec {
+  result: string | null;
+  signals: Array<{ status: string; date: string; partnerType?: string; amount?: number }>;
+  startedAt: string;
+  /** When the round got its result. */
+  endedAt?: string | null;
+  attempts?: Array<{ soort: string; bereikt: boolean; at: string; dagdeel: string }>;
+}
+
 interface CaseSpec {
+  /** The result of the first round; of the case when it has one round. */
   result: string | null;
   signals: Array<{ status: string; date: string; partnerType?: string; amount?: number }>;
   startedAt: string;
   firstContactAt?: string | null;
+  /** The workflow chain ended; also the end of the first round when `firstRoundEndedAt` is unset. */
   closedAt?: string | null;
+  firstRoundEndedAt?: string | null;
+  /** Later rounds of the same case (the chain stays open between them). */
+  laterRounds?: RoundSpec[];
   attempts?: Array<{ soort: string; bereikt: boolean; at: string; dagdeel: string }>;
   bsn?: string | null;
   /** Resident row deleted (retention ended): signals keep only anonymous facts. */
@@ -124,6 +143,22 @@ export async function insertCase(
       ).id;
   }
   const caseId = randomUUID();
+  const rounds: RoundSpec[] = [
+    {
+      result: spec.result,
+      signals: spec.signals,
+      startedAt: spec.startedAt,
+      endedAt:
+        spec.firstRoundEndedAt !== undefined
+          ? spec.firstRoundEndedAt
+          : spec.result !== null || spec.closedAt
+            ? (spec.closedAt ?? null)
+            : null,
+      attempts: spec.attempts ?? [],
+    },
+    ...(spec.laterRounds ?? []),
+  ];
+  const current = rounds.at(-1)!;
   await db
     .insertInto('cases')
     .values({
@@ -132,10 +167,10 @@ export async function insertCase(
       municipality: seed.municipality,
       case_key: caseKey,
       team: 'schuldhulp',
-      stage: spec.stage ?? (spec.result ? 'closed' : 'letter'),
+      stage: spec.stage ?? (current.result ? 'closed' : 'letter'),
       priority: 'normal',
-      partner_types: [...new Set(spec.signals.map((s) => s.partnerType ?? 'Huur'))],
-      result: spec.result,
+      partner_types: [...new Set(rounds.flatMap((r) => r.signals.map((s) => s.partnerType ?? 'Huur')))],
+      result: current.result,
       policy: '{}',
       started_at: new Date(spec.startedAt),
       first_contact_at: spec.firstContactAt ? new Date(spec.firstContactAt) : null,
@@ -144,48 +179,79 @@ export async function insertCase(
     })
     .execute();
   const signalIds: string[] = [];
-  for (const [i, s] of spec.signals.entries()) {
-    // Received a minute before the case started (the first) or while it was open (the others).
-    const receivedAt = new Date(new Date(spec.startedAt).getTime() + (i === 0 ? -60_000 : i * 3_600_000));
-    const row = await db
-      .insertInto('signals')
-      .values({
-        municipality: seed.municipality,
-        partner_id: seed.partnerId,
-        partner_type: s.partnerType ?? 'Huur',
-        partner_reference: `REF-${randomUUID()}`,
-        resident_id: residentId,
-        case_key: caseKey,
-        signal_date: s.date,
-        arrears_since: '2025-11-01',
-        amount: s.amount ?? 412.5,
-        crisis: i === 1,
-        warm_handover: false,
-        status: s.status,
-        received_at: receivedAt,
-        dispatched_at: receivedAt,
-        household_key: household,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    signalIds.push(row.id);
+  const roundSignalIds: string[][] = [];
+  for (const [r, round] of rounds.entries()) {
+    await sql`
+      insert into case_rounds (case_id, round, municipality, started_at, ended_at, result)
+      values (${caseId}, ${r + 1}, ${seed.municipality}, ${new Date(round.startedAt)},
+        ${round.endedAt ? new Date(round.endedAt) : null}, ${round.result})`.execute(db);
+    const ids: string[] = [];
+    for (const [i, s] of round.signals.entries()) {
+      // Received a minute before the round started (the first) or while it was open (the others).
+      const receivedAt = new Date(new Date(round.startedAt).getTime() + (i === 0 ? -60_000 : i * 3_600_000));
+      const row = await db
+        .insertInto('signals')
+        .values({
+          municipality: seed.municipality,
+          partner_id: seed.partnerId,
+          partner_type: s.partnerType ?? 'Huur',
+          partner_reference: `REF-${randomUUID()}`,
+          resident_id: residentId,
+          case_key: caseKey,
+          signal_date: s.date,
+          arrears_since: '2025-11-01',
+          amount: s.amount ?? 412.5,
+          crisis: i === 1,
+          warm_handover: false,
+          status: s.status,
+          received_at: receivedAt,
+          dispatched_at: receivedAt,
+          household_key: household,
+          case_id: caseId,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await sql`update signals set case_round = ${r + 1} where id = ${row.id}`.execute(db);
+      ids.push(row.id);
+    }
+    signalIds.push(...ids);
+    roundSignalIds.push(ids);
+    for (const [i, a] of (round.attempts ?? []).entries()) {
+      await db
+        .insertInto('contact_attempts')
+        .values({
+          idempotency_key: `${caseId}:${r + 1}:${i}`,
+          case_id: caseId,
+          soort: a.soort,
+          bereikt: a.bereikt,
+          attempted_at: new Date(a.at),
+          dagdeel: a.dagdeel,
+          round: r + 1,
+        })
+        .execute();
+    }
   }
-  for (const [i, a] of (spec.attempts ?? []).entries()) {
-    await db
-      .insertInto('contact_attempts')
-      .values({
-        idempotency_key: `${caseId}:${i}`,
-        case_id: caseId,
-        soort: a.soort,
-        bereikt: a.bereikt,
-        attempted_at: new Date(a.at),
-        dagdeel: a.dagdeel,
-      })
-      .execute();
-  }
-  const created = { caseId, caseKey, residentId, signalIds, result: spec.result, bsn: spec.bsn ?? null };
+  const created = {
+    caseId,
+    caseKey,
+    residentId,
+    signalIds,
+    roundSignalIds,
+    result: current.result,
+    bsn: spec.bsn ?? null,
+  };
   seed.cases.push(created);
   return created;
+}
+
+/** An empty seed in `municipality`, with a partner of its own. */
+async function newSeed(db: Db, municipality: string): Promise<Seed> {
+  const partner = await db
+    .insertInto('partners')
+    .values({ name: `Partner ${municipality} ${randomUUID()}`, partner_type: 'Huur' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { municipality, partnerId: partner.id, cases: [], personalValues: [] };
 }
 
 /**
@@ -194,12 +260,7 @@ export async function insertCase(
  * second case after the first closed, and a signal dated before the quarter.
  */
 export async function seedQuarter(db: Db, municipality = testMunicipality()): Promise<Seed> {
-  const partner = await db
-    .insertInto('partners')
-    .values({ name: `Partner ${municipality} ${randomUUID()}`, partner_type: 'Huur' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const seed: Seed = { municipality, partnerId: partner.id, cases: [], personalValues: [] };
+  const seed = await newSeed(db, municipality);
   let soortIndex = 0;
   for (const [i, result] of EINDRESULTATEN.entries()) {
     const rejected = REJECTIONS.has(result);
@@ -288,4 +349,44 @@ export async function seedQuarter(db: Db, municipality = testMunicipality()): Pr
     closedAt: '2025-12-20T10:00:00+01:00',
   });
   return seed;
+}
+
+/**
+ * One resident whose case ran two rounds of outreach in the first quarter of 2025 (the chain stayed open in
+ * between): round 1 from 5 January, reached by phone, ended on 12 January with advice, and a repeat signal
+ * afterwards that was not picked up (it stays with round 1); round 2 from a new signal on 10 February, a
+ * letter, a visit and a card, ended unreachable on 15 March.
+ */
+export async function seedTwoRounds(db: Db, municipality = testMunicipality()) {
+  const seed = await newSeed(db, municipality);
+  const seeded = await insertCase(db, seed, {
+    result: '(Budget)advies en/of quick fix',
+    stage: 'unreachable',
+    bsn: '100000077',
+    signals: [
+      { status: 'Opgepakt', date: '2025-01-05', partnerType: 'Huur' },
+      { status: 'Niet opgepakt: herhaalde melding', date: '2025-01-20', partnerType: 'Huur' },
+    ],
+    startedAt: '2025-01-05T10:00:00+01:00',
+    firstContactAt: '2025-01-12T14:00:00+01:00',
+    firstRoundEndedAt: '2025-01-12T14:00:00+01:00',
+    attempts: [
+      { soort: 'Brief', bereikt: false, at: '2025-01-05T10:00:00+01:00', dagdeel: 'Ochtend' },
+      { soort: 'Telefoon', bereikt: true, at: '2025-01-12T14:00:00+01:00', dagdeel: 'Middag' },
+    ],
+    laterRounds: [
+      {
+        result: 'Definitief geen contact kunnen krijgen',
+        signals: [{ status: 'Opgepakt', date: '2025-02-10', partnerType: 'Zorg' }],
+        startedAt: '2025-02-10T10:00:00+01:00',
+        endedAt: '2025-03-15T10:00:00+01:00',
+        attempts: [
+          { soort: 'Brief', bereikt: false, at: '2025-02-10T10:00:00+01:00', dagdeel: 'Ochtend' },
+          { soort: 'Huisbezoek', bereikt: false, at: '2025-02-20T19:00:00+01:00', dagdeel: 'Avond' },
+          { soort: 'Kaartje', bereikt: false, at: '2025-02-20T19:00:00+01:00', dagdeel: 'Avond' },
+        ],
+      },
+    ],
+  });
+  return { seed, seeded };
 }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,13 +7,21 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { compactVerify, decodeProtectedHeader, exportJWK, SignJWT } from 'jose';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildDelivery } from '../../api/ddas/delivery.js';
 import { generateSelfSigned, materialFromPem, signBody } from '../../api/ddas/signing.js';
 import { buildServer } from '../../api/server.js';
 import { createDatabase } from '../../db/database.js';
 import { type Config, loadConfig } from '../../lib/config.js';
+import { dispatchPending } from '../../worker/dispatcher.js';
 import { CONTACTSOORTEN, DAGDELEN, EINDRESULTATEN, SIGNAALSTATUSSEN } from '../../workflows/ddas.js';
-import { type Seed, seedQuarter, uitwisselmodelValidator } from './ddas-fixtures.js';
+import { recordResidentContact } from '../../workflows/messages.js';
+import { shortPolicy } from '../../workflows/policy.js';
+import { startCase, viewOf, waitFor } from '../helpers/cases.js';
+import { MUNICIPALITY, residentRecord, storeTestSignal } from '../helpers/fixtures.js';
+import { createHarness, type TestHarness } from '../helpers/temporal.js';
+import { type Seed, seedQuarter, seedTwoRounds, uitwisselmodelValidator } from './ddas-fixtures.js';
 
 const db = createDatabase(inject('databaseUrl'), { max: 4 });
 const validate = uitwisselmodelValidator();
@@ -66,9 +74,12 @@ interface Vroegsignaal {
 }
 interface Zaak {
   resultaat?: string;
+  matchingsdatum?: string;
+  startdatumMatchingperiode?: string;
+  datumOpgepakt?: string;
   einddatumMatchingperiode?: string;
   vroegsignalen?: Array<{ ID: string }>;
-  contactpogingen?: Array<{ soort?: string; dagdeel?: string }>;
+  contactpogingen?: Array<{ soort?: string; bereikt?: boolean; datum?: string; dagdeel?: string }>;
 }
 interface Levering {
   gemeentecode: string;
@@ -235,6 +246,196 @@ describe('POST /ddas/v1/gegevens: the delivery', () => {
     });
     expect(broken.statusCode).toBe(400);
     expect(broken.body).not.toContain('123456789');
+  });
+});
+
+describe('POST /ddas/v1/gegevens: one vroegsignaalzaak per round of outreach', () => {
+  // In 2025, so the 2026 figures of the other tests stay as they are.
+  const Q1_2025 = { aanleverperiodeStartdatum: '2025-01-01', aanleverperiodeEinddatum: '2025-03-31' };
+
+  it('delivers two zaken for a resident whose case ran two rounds, each with its own signals, attempts and result', async () => {
+    const { seed: twice, seeded } = await seedTwoRounds(db);
+    const app = await server();
+    const res = await post(app, { ...Q1_2025, aanleverende_organisatie: twice.municipality });
+    expect(res.statusCode).toBe(200);
+    const json = res.json();
+    expect(validate(json.gegevens), JSON.stringify(validate.errors)).toBe(true);
+    const levering = leveringOf(json, twice.municipality);
+    const [round1, round2] = seeded.roundSignalIds as [string[], string[]];
+    expect(levering.vroegsignalen!.map((s) => s.ID).sort()).toEqual([...round1, ...round2].sort());
+    const byStart = (a: Zaak, b: Zaak) =>
+      (a.startdatumMatchingperiode ?? '').localeCompare(b.startdatumMatchingperiode ?? '');
+    expect([...levering.vroegsignaalzaken!].sort(byStart)).toEqual([
+      {
+        resultaat: '(Budget)advies en/of quick fix',
+        matchingsdatum: '2025-01-05',
+        startdatumMatchingperiode: '2025-01-05',
+        einddatumMatchingperiode: '2025-01-12',
+        datumOpgepakt: '2025-01-05',
+        vroegsignalen: round1.map((ID) => ({ ID })),
+        contactpogingen: [
+          { soort: 'Brief', bereikt: false, datum: '2025-01-05', dagdeel: 'Ochtend' },
+          { soort: 'Telefoon', bereikt: true, datum: '2025-01-12', dagdeel: 'Middag' },
+        ],
+      },
+      {
+        resultaat: 'Definitief geen contact kunnen krijgen',
+        matchingsdatum: '2025-02-10',
+        startdatumMatchingperiode: '2025-02-10',
+        einddatumMatchingperiode: '2025-03-15',
+        datumOpgepakt: '2025-02-10',
+        vroegsignalen: round2.map((ID) => ({ ID })),
+        contactpogingen: [
+          { soort: 'Brief', bereikt: false, datum: '2025-02-10', dagdeel: 'Ochtend' },
+          { soort: 'Huisbezoek', bereikt: false, datum: '2025-02-20', dagdeel: 'Avond' },
+          { soort: 'Kaartje', bereikt: false, datum: '2025-02-20', dagdeel: 'Avond' },
+        ],
+      },
+    ]);
+  });
+
+  it('reports each round as it stood at the period end, and puts each zaak on the page of its first signal', async () => {
+    const { seed: twice, seeded } = await seedTwoRounds(db);
+    const app = await server();
+    const month = async (start: string, end: string) =>
+      leveringOf(
+        (
+          await post(app, {
+            aanleverperiodeStartdatum: start,
+            aanleverperiodeEinddatum: end,
+            aanleverende_organisatie: twice.municipality,
+          })
+        ).json(),
+        twice.municipality,
+      );
+    const january = await month('2025-01-01', '2025-01-31');
+    // Round 2 had not started by the end of January.
+    expect(january.vroegsignaalzaken).toHaveLength(1);
+    expect(january.vroegsignaalzaken![0]).toMatchObject({ resultaat: '(Budget)advies en/of quick fix' });
+    const february = await month('2025-02-01', '2025-02-28');
+    // Round 1 ended in January: only round 2 runs in February, still without its result.
+    expect(february.vroegsignaalzaken).toHaveLength(1);
+    const running = february.vroegsignaalzaken![0]!;
+    expect(running.vroegsignalen).toEqual([{ ID: seeded.roundSignalIds[1]![0] }]);
+    expect(running.resultaat).toBeUndefined();
+    expect(running.einddatumMatchingperiode).toBeUndefined();
+    expect(running.contactpogingen).toHaveLength(3);
+
+    // Three signals on pages of one: each zaak on the page of its first delivered signal, once.
+    const zaken: Zaak[] = [];
+    for (let page = 1; page <= 3; page++) {
+      const json = (
+        await post(app, { ...Q1_2025, page, pageSize: 1, aanleverende_organisatie: twice.municipality })
+      ).json();
+      expect(validate(json.gegevens), JSON.stringify(validate.errors)).toBe(true);
+      expect(json.paginering).toEqual({ pageSize: 1, currentPage: page, totalPages: 3, totalRecords: 3 });
+      zaken.push(...(leveringOf(json, twice.municipality).vroegsignaalzaken ?? []));
+    }
+    expect(zaken.map((z) => z.resultaat).sort()).toEqual([
+      '(Budget)advies en/of quick fix',
+      'Definitief geen contact kunnen krijgen',
+    ]);
+  });
+});
+
+describe('rounds recorded by the case workflow', () => {
+  let h: TestHarness;
+  beforeAll(async () => {
+    h = await createHarness();
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('makes a second vroegsignaalzaak when a new signal restarts outreach after a result', async () => {
+    // Retention long enough for the case to wait, concluded, for the later signals.
+    const policy = {
+      ...shortPolicy(1_000),
+      retention: { ...shortPolicy(1_000).retention, afterContactMs: 120_000 },
+    };
+    const record = residentRecord();
+    const { handle, stored } = await startCase(h, { record, policy });
+    await waitFor(
+      () => viewOf(handle),
+      (v) => v.stage === 'letter',
+    );
+    await handle.executeUpdate(recordResidentContact, {
+      args: [{ channel: 'Telefoon', dagdeel: 'Ochtend', outcome: { kind: 'adviceQuickFix' } }],
+    });
+    const send = async (partner: { name: string; type: string }) => {
+      const later = await storeTestSignal(
+        h.db,
+        { ...record, partnerReference: `REF-${randomUUID()}` },
+        partner,
+      );
+      await dispatchPending({
+        db: h.db,
+        client: h.client,
+        taskQueue: h.taskQueue,
+        policyFor: () => policy,
+        signalIds: [later.signalId],
+      });
+      return later.signalId;
+    };
+    // The same partner about the same arrears soon after: a repeat, not picked up; it stays in round 1.
+    const repeat = await send({ name: 'Woningstichting Testdorp', type: 'Huur' });
+    await waitFor(
+      () => viewOf(handle),
+      (v) => v.signals === 2,
+    );
+    // Another partner: picked up, a new round of outreach.
+    const fresh = await send({ name: 'Zorgverzekeraar Test', type: 'Zorg' });
+    await waitFor(
+      () => viewOf(handle),
+      (v) => v.signals === 3 && v.stage === 'letter',
+    );
+    const v = await handle.executeUpdate(recordResidentContact, {
+      args: [{ channel: 'Mail', dagdeel: 'Middag', outcome: { kind: 'selfManaged' } }],
+    });
+    expect(v.stage).toBe('concluded');
+
+    const rounds = await sql<{ round: number; result: string | null; ended: boolean }>`
+      select round, result, ended_at is not null as ended from case_rounds where case_id = ${v.caseId}
+      order by round`.execute(h.db);
+    expect(rounds.rows).toEqual([
+      { round: 1, result: '(Budget)advies en/of quick fix', ended: true },
+      { round: 2, result: 'Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering', ended: true },
+    ]);
+
+    const now = new Date();
+    const delivery = await buildDelivery(
+      h.db,
+      {
+        aanleverperiodeStartdatum: record.signalDate,
+        aanleverperiodeEinddatum: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(
+          now,
+        ),
+        aanleverende_organisatie: MUNICIPALITY,
+      },
+      { municipality: MUNICIPALITY, supplierCode: 'test', organisationName: 'Gemeente Test', now },
+    );
+    const json = JSON.parse(delivery.body.toString('utf8'));
+    expect(validate(json.gegevens), JSON.stringify(validate.errors)).toBe(true);
+    const zaken: Zaak[] = leveringOf(json, MUNICIPALITY).vroegsignaalzaken!.filter((z) =>
+      z.vroegsignalen?.some((s) => [stored.signalId, repeat, fresh].includes(s.ID)),
+    );
+    expect(zaken).toHaveLength(2);
+    const first = zaken.find((z) => z.vroegsignalen?.[0]?.ID === stored.signalId);
+    const second = zaken.find((z) => z.vroegsignalen?.[0]?.ID === fresh);
+    expect(first!.resultaat).toBe('(Budget)advies en/of quick fix');
+    expect(first!.vroegsignalen).toEqual([{ ID: stored.signalId }, { ID: repeat }]);
+    expect(first!.contactpogingen?.map((p) => `${p.soort}:${p.bereikt}`)).toEqual([
+      'Brief:false',
+      'Telefoon:true',
+    ]);
+    expect(second!.resultaat).toBe('Inwoner regelt het zelf/hoeft geen hulp vanuit vroegsignalering');
+    expect(second!.vroegsignalen).toEqual([{ ID: fresh }]);
+    expect(second!.contactpogingen?.map((p) => `${p.soort}:${p.bereikt}`)).toEqual([
+      'Brief:false',
+      'Mail:true',
+    ]);
+    await handle.terminate('test finished');
   });
 });
 

@@ -6,7 +6,7 @@ import type { MonitorFigures } from '../../api/routes/managers/monitor-figures.j
 import { buildServer } from '../../api/server.js';
 import { createDatabase } from '../../db/database.js';
 import { loadConfig } from '../../lib/config.js';
-import { type Seed, seedQuarter } from './ddas-fixtures.js';
+import { type Seed, seedQuarter, seedTwoRounds } from './ddas-fixtures.js';
 
 const db = createDatabase(inject('databaseUrl'), { max: 4 });
 const Q1 = 'from=2026-01-01&to=2026-03-31';
@@ -170,6 +170,46 @@ describe('GET /api/v1/monitor', () => {
     expect((await app.inject({ method: 'GET', url: `/api/v1/monitor/summary.csv?${Q1}` })).body).toBe(
       csvBefore,
     );
+  });
+});
+
+describe('GET /api/v1/monitor: vroegsignaalzaken are rounds of outreach', () => {
+  it('counts each round of one resident as its own zaak, with its own result, reach and days to contact', async () => {
+    const { seed: twice } = await seedTwoRounds(db);
+    const own = Fastify();
+    await registerMonitorRoutes(own, {
+      db,
+      municipality: twice.municipality,
+      config: loadConfig({ MUNICIPALITY_CODE: twice.municipality }),
+      monitorPreHandler: async () => {},
+    });
+    const res = await own.inject({ method: 'GET', url: '/api/v1/monitor?from=2025-01-01&to=2025-03-31' });
+    expect(res.statusCode, res.body).toBe(200);
+    const f: MonitorFigures = res.json();
+    expect(f.signals).toMatchObject({ received: 3, uniqueResidents: 1, pickedUp: 2, notPickedUp: 1 });
+    // Round 1 reached by phone after 7.2 days; round 2 never reached.
+    expect(f.cases).toEqual({
+      started: 2,
+      pickedUp: 2,
+      reached: 1,
+      reachedPct: 50,
+      helpAccepted: 1,
+      helpAcceptedPct: 100,
+      medianDaysToFirstContact: 7.2,
+    });
+    const results = Object.fromEntries(f.results.filter((r) => r.count > 0).map((r) => [r.result, r.count]));
+    expect(results).toEqual({
+      '(Budget)advies en/of quick fix': 1,
+      'Definitief geen contact kunnen krijgen': 1,
+    });
+    expect(f.openCases).toBe(0);
+    // A period with only the second round: one zaak, started in February.
+    const february = (
+      await own.inject({ method: 'GET', url: '/api/v1/monitor?from=2025-02-01&to=2025-02-28' })
+    ).json() as MonitorFigures;
+    expect(february.cases.started).toBe(1);
+    expect(february.results.find((r) => r.count > 0)?.result).toBe('Definitief geen contact kunnen krijgen');
+    await own.close();
   });
 });
 

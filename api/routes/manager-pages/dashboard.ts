@@ -100,6 +100,7 @@ function dashboardBody(f: MonitorFigures, csvQuery: string): SafeHtml {
       csv('contact-attempts'),
     )}
     <h2 class="utrecht-heading-2">Resultaten</h2>
+    <p class="utrecht-paragraph">Een zaak is één ronde van benadering (DDAS-vroegsignaalzaak): vanaf het signaal dat haar start tot haar resultaat. Krijgt een inwoner daarna een nieuw signaal dat wordt opgepakt, dan is dat een nieuwe zaak. Zaken tellen in de periode waarin ze begonnen.</p>
     ${barChart(
       'Zaken per eindresultaat',
       f.results.filter((r) => r.count > 0).map((r) => ({ label: r.result, value: r.count })),

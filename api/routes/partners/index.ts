@@ -15,11 +15,11 @@ import { z } from 'zod';
 import { getBatchReport } from '../../../db/repositories/batches.js';
 import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repositories/partner-tokens.js';
 import { loadConfig } from '../../../lib/config.js';
-import { DEFAULT_POLICY } from '../../../workflows/policy.js';
 import type { ApiDependencies } from '../../server.js';
 import { csvRows, DeliveryError } from './csv.js';
 import { partnerFeedback } from './feedback.js';
-import { acceptBatch, acceptSignal, type IntakeContext, type RawRow } from './intake.js';
+import { acceptBatch, acceptSignal, type IntakeContext, policyForIntake, type RawRow } from './intake.js';
+import { registerObjectionRoutes } from './objections.js';
 import { CSV_HEADERS, type Problem, signalSchema, validateSignal } from './signal-schema.js';
 
 declare module 'fastify' {
@@ -49,6 +49,9 @@ const signalAcceptedSchema = z.object({
   duplicate: z
     .boolean()
     .describe('true when this partnerReference was received before; nothing new was created'),
+  classification: z
+    .enum(['single', 'consecutive'])
+    .describe('consecutive: this partner reported the resident in an earlier month'),
 });
 const countsSchema = z.object({
   received: z.number().int(),
@@ -64,6 +67,10 @@ const batchReportSchema = countsSchema.extend({
   receivedAt: z.iso.datetime(),
   completedAt: z.iso.datetime().nullable(),
   started: z.number().int().describe('accepted signals already handed to their case'),
+  consecutive: z
+    .number()
+    .int()
+    .describe('accepted signals about a resident this partner reported in an earlier month'),
   rejectedRows: z.array(problemSchema.required({ row: true })),
 });
 const feedbackQuerySchema = z.strictObject({
@@ -115,6 +122,8 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDepen
   const maxRows = config.INTAKE_MAX_ROWS;
 
   await app.register(swagger, {
+    // Only the JSON API (tagged routes) is described; the HTML pages, health and demo routes are not.
+    hideUntagged: true,
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -128,6 +137,18 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDepen
       components: {
         securitySchemes: {
           partnerToken: { type: 'http', scheme: 'bearer', description: 'partner token (vsp_...)' },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: '__Host-vs_session',
+            description: 'the workspace session, set by signing in at POST /login (HttpOnly, Secure)',
+          },
+          csrfToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-csrf-token',
+            description: "the session's CSRF token; every POST of a signed-in user needs it",
+          },
         },
       },
     },
@@ -171,7 +192,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDepen
       db: deps.db,
       municipality: deps.municipality,
       secret: config.MATCHING_SECRET,
-      policy: DEFAULT_POLICY,
+      policy: policyForIntake(deps, config),
       partner: request.partner!,
     });
 
@@ -201,9 +222,12 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDepen
         const validated = validateSignal(request.body, request.partner!.partnerType);
         if (!validated.ok) return sendProblems(reply, 422, 'het signaal is ongeldig', validated.problems);
         const outcome = await acceptSignal(contextOf(request), { row: 1, record: validated.record });
-        return reply
-          .code(outcome.duplicate ? 200 : 202)
-          .send({ signalId: outcome.signalId, status: outcome.status, duplicate: outcome.duplicate });
+        return reply.code(outcome.duplicate ? 200 : 202).send({
+          signalId: outcome.signalId,
+          status: outcome.status,
+          duplicate: outcome.duplicate,
+          classification: outcome.classification,
+        });
       },
     );
 
@@ -350,5 +374,6 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDepen
         return partnerFeedback(deps.db, request.partner!.partnerId, parsed.data);
       },
     );
+    registerObjectionRoutes(scope, { ...deps, secret: config.MATCHING_SECRET });
   });
 }
