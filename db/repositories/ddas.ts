@@ -177,7 +177,9 @@ export async function deliveryPage(
         select a.case_id, coalesce(a.round, 1) as round, a.attempted_at, a.soort, a.bereikt, a.dagdeel
         from contact_attempts a join page_rounds pr on pr.case_id = a.case_id and pr.round = coalesce(a.round, 1)
         where a.attempted_at < ${end}
-        order by 1, 2, a.attempted_at, a.id
+        -- A card is recorded at the same moment as the visit it was left at: the visit (Huisbezoek) comes
+        -- first, and the order stays the same from one delivery to the next.
+        order by 1, 2, a.attempted_at, a.soort = 'Kaartje', a.soort, a.id
       ) x
       group by x.case_id, x.round
     ),
