@@ -26,7 +26,7 @@ import { formatDate } from '../../web/format.js';
 import type { SafeHtml } from '../../web/html.js';
 import { html, page } from '../../web/layout.js';
 import { CASEWORK_ROLES } from './api.js';
-import { completeTaskUseCase, recordResidentContactUseCase } from './complete-task.js';
+import { type ActionResult, completeTaskUseCase, recordResidentContactUseCase } from './complete-task.js';
 import { invalidateInboxCounts, loadInbox } from './inbox.js';
 import {
   completeTaskBody,
@@ -118,6 +118,38 @@ function objectionNotice(entry: ObjectionEntry | null): SafeHtml {
   <p class="utrecht-paragraph"><strong>Deze inwoner staat in het bezwaarregister:</strong> bezwaar tegen het delen van gegevens door schuldeisers, ${by} op ${formatDate(entry.recorded_at)}.
   Nieuwe signalen over deze inwoner leiden niet tot contact.</p>
 </section>`;
+}
+
+/** Shows a form again with its values and a message (the task form or the case page). */
+type RenderForm = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  values: FormValues,
+  error: string | null,
+  code?: number,
+) => Promise<FastifyReply>;
+
+/**
+ * Finishes a posted form: invalid input or a refusal shows the form again with the reason; an accepted
+ * outcome (a Temporal Update) goes to the case page.
+ */
+async function submitAction<T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  values: FormValues,
+  parsed: { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[] }[] } },
+  render: RenderForm,
+  run: (body: T) => Promise<ActionResult>,
+): Promise<FastifyReply> {
+  if (!parsed.success) {
+    return render(request, reply, values, formError(parsed.error.issues.map((i) => i.path.join('.'))), 422);
+  }
+  const result = await run(parsed.data);
+  if (result.status === 'not-found') return notFound(request, reply);
+  if (result.status !== 'ok')
+    return render(request, reply, values, result.message, result.status === 'refused' ? 409 : 503);
+  invalidateInboxCounts();
+  return reply.redirect(`/zaken/${result.caseId}?melding=vastgelegd`, 303);
 }
 
 /** Registers the pages. */
@@ -271,28 +303,9 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
       submissionId: values.submissionId,
       objection: objectionFromForm(form),
     });
-    if (!parsed.success) {
-      return renderTask(
-        request,
-        reply,
-        values,
-        formError(parsed.error.issues.map((i) => i.path.join('.'))),
-        422,
-      );
-    }
-    const result = await completeTaskUseCase({
-      db: deps.db,
-      temporal: deps.temporal,
-      user,
-      taskId: id,
-      body: parsed.data,
-      matchingSecret,
-    });
-    if (result.status === 'not-found') return notFound(request, reply);
-    if (result.status !== 'ok')
-      return renderTask(request, reply, values, result.message, result.status === 'refused' ? 409 : 503);
-    invalidateInboxCounts();
-    return reply.redirect(`/zaken/${result.caseId}?melding=vastgelegd`, 303);
+    return submitAction(request, reply, values, parsed, renderTask, (body) =>
+      completeTaskUseCase({ db: deps.db, temporal: deps.temporal, user, taskId: id, body, matchingSecret }),
+    );
   });
 
   async function renderCase(
@@ -345,28 +358,16 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
       submissionId: values.submissionId,
       objection: objectionFromForm(form),
     });
-    if (!parsed.success) {
-      return renderCase(
-        request,
-        reply,
-        values,
-        formError(parsed.error.issues.map((i) => i.path.join('.'))),
-        422,
-      );
-    }
-    const result = await recordResidentContactUseCase({
-      db: deps.db,
-      temporal: deps.temporal,
-      user,
-      caseId: id,
-      body: parsed.data,
-      matchingSecret,
-    });
-    if (result.status === 'not-found') return notFound(request, reply);
-    if (result.status !== 'ok')
-      return renderCase(request, reply, values, result.message, result.status === 'refused' ? 409 : 503);
-    invalidateInboxCounts();
-    return reply.redirect(`/zaken/${id}?melding=vastgelegd`, 303);
+    return submitAction(request, reply, values, parsed, renderCase, (body) =>
+      recordResidentContactUseCase({
+        db: deps.db,
+        temporal: deps.temporal,
+        user,
+        caseId: id,
+        body,
+        matchingSecret,
+      }),
+    );
   });
 
   app.get('/huisbezoeken', guard, async (request, reply) => {

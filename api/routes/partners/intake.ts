@@ -84,6 +84,16 @@ export function partnerClassification(c: SignalClassification): 'single' | 'cons
  */
 export const CHUNK_ROWS = 5_000;
 
+/**
+ * The smallest chunk sent while no other chunk is committing: PostgreSQL starts on a delivery after a few
+ * milliseconds of parsing instead of waiting for a full chunk, and afterwards each chunk holds the rows read
+ * while the previous one committed (between this and CHUNK_ROWS), so neither side waits for the other.
+ */
+export const MIN_CHUNK_ROWS = 500;
+
+/** Rows read between turns of the event loop, so a commit's next statement is not held up by parsing. */
+const ROWS_PER_TURN = 250;
+
 /** The DDAS status intake stores up front, by the same screening the case workflow applies. */
 export function screenerFor(policy: OutreachPolicy): (input: ScreeningInput) => string {
   return (input) => {
@@ -157,9 +167,13 @@ export async function acceptBatch(
   // One chunk commits while the next is read and validated (PostgreSQL and Node work side by side); at
   // most two chunks are in memory, and every commit is awaited before the batch finishes.
   let committing: Promise<void> | null = null;
+  // True from the start of a commit until it has ended (or failed).
+  let busy = false;
   let failure: { error: unknown } | null = null;
   const options = storeOptions(ctx, batchId);
+  const T = (e: string) => { if (process.env.INTAKE_TRACE) process.stderr.write(`TRACE ${performance.now().toFixed(0)} ${e} cpu=${(process.cpuUsage().user/1000).toFixed(0)}\n`); };
   const commit = async (chunk: IntakeRow[], problems: RejectedRow[], rejected: number) => {
+    T(`commit-start ${chunk.length}`);
     await ctx.db.transaction().execute(async (trx) => {
       const outcomes = await storeSignals(trx, options, chunk);
       let duplicate = 0;
@@ -182,6 +196,7 @@ export async function acceptBatch(
       totals.duplicate += counts.duplicate;
       totals.consecutive += counts.consecutive;
     });
+    T('commit-end');
   };
   const settle = async () => {
     if (committing) await committing;
@@ -189,7 +204,9 @@ export async function acceptBatch(
     if (failure) throw failure.error;
   };
   const flush = async () => {
+    T(`parsed ${good.length}`);
     await settle();
+    T('settled');
     if (good.length === 0 && bad.length === 0) return;
     const chunk = good;
     const problems = bad;
@@ -197,9 +214,14 @@ export async function acceptBatch(
     good = [];
     bad = [];
     badRows = 0;
-    committing = commit(chunk, problems, rejected).catch((error: unknown) => {
-      failure = { error };
-    });
+    busy = true;
+    committing = commit(chunk, problems, rejected)
+      .catch((error: unknown) => {
+        failure = { error };
+      })
+      .finally(() => {
+        busy = false;
+      });
   };
 
   try {
@@ -228,7 +250,13 @@ export async function acceptBatch(
           badRows += 1;
         }
       }
-      if (good.length >= CHUNK_ROWS || bad.length >= 2 * CHUNK_ROWS) await flush();
+      if (
+        good.length >= CHUNK_ROWS ||
+        bad.length >= 2 * CHUNK_ROWS ||
+        (!busy && good.length >= MIN_CHUNK_ROWS)
+      )
+        await flush();
+      else if (count % ROWS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await flush();
     await settle();
