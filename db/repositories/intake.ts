@@ -5,7 +5,6 @@
  */
 import { createHmac, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-const TT = (e: string) => { if (process.env.INTAKE_TRACE) process.stderr.write(`TRACE ${performance.now().toFixed(0)}   .${e} cpu=${(process.cpuUsage().user/1000).toFixed(0)}\n`); };
 import type { Database, Db } from '../database.js';
 import type { SignalClassification } from '../tables/signals.table.js';
 
@@ -381,9 +380,7 @@ export async function storeSignals(
     classification: e.classification,
     newResident: false,
   });
-    TT('before-dups');
   const known = new Map((await earlierByRefs(refs)).map((s) => [s.partner_reference, s]));
-    TT('after-dups');
   const firstIndexOf = new Map<string, number>();
   const fresh: number[] = [];
   const keys = {
@@ -419,7 +416,6 @@ export async function storeSignals(
     // how many there are, an index scan per key on a large table, and on a small one (a new municipality, a
     // table not analysed yet) a scan that checks each row against a hash of the keys. With the array from a
     // subquery it could pick a scan comparing each row with every key: seconds for a 5,000-row chunk.
-    TT('before-lookup');
     const { rows: looked } = await sql<Looked>`
       with found as (
         select ${RESIDENT_COLUMNS} from residents r
@@ -437,7 +433,6 @@ export async function storeSignals(
         select null, null, null, null, null, null, null, null, null, o.match_key from found f
         join objections o on o.municipality = ${municipality} and o.match_key = f.match_key
       )`.execute(trx);
-    TT('after-lookup');
     const found: FoundRow[] = [];
     const onRegister = new Set<string>();
     const foundIds = new Set<string>();
@@ -469,9 +464,7 @@ export async function storeSignals(
     }
 
     const created = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => r.created);
-    TT('before-insres');
     if (created.length > 0) await insertResidents(trx, municipality, created, rows, keys.household);
-    TT('after-insres');
     const learnt = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created && r.learntBsn);
     if (learnt.length > 0) {
       // The BSN of a resident first known without one: recorded, and it becomes their match key.
@@ -500,14 +493,12 @@ export async function storeSignals(
         classification: SignalClassification;
         at: number;
       };
-    TT('before-earlier');
       const { rows: earlier } = await sql<Past>`
         select s.id, s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount, s.classification,
           (extract(epoch from s.received_at) * 1000)::float8 as at
         from signals s where s.case_key = any(${arrayLiteral(existing.map((r) => r.case_key))}::text[])`.execute(
         trx,
       );
-    TT('after-earlier');
       const byCaseKey = new Map(existing.map((r) => [r.case_key, r]));
       for (const e of earlier) {
         byCaseKey.get(e.case_key)?.history.push({
@@ -595,7 +586,6 @@ export async function storeSignals(
     }
     const classification = fresh.map((i) => classifications[i]!);
     type Inserted = { id: string; partner_reference: string; case_key: string; status: string };
-    TT('before-insert-signals');
     const { rows: inserted } = await sql<Inserted>`
       insert into signals (municipality, partner_id, partner_type, batch_id, partner_reference, resident_id,
         case_key, signal_date, arrears_since, amount, crisis, warm_handover, status, household_key,
@@ -610,7 +600,6 @@ export async function storeSignals(
              warm_handover, status, household_key, classification)
       on conflict (partner_id, partner_reference) do nothing
       returning id, partner_reference, case_key, status`.execute(trx);
-    TT('after-insert-signals');
     if (reclassified.size > 0) {
       await sql`update signals set classification = 'multiple'
         where id = any(${arrayLiteral([...reclassified])}::uuid[]) and classification = 'single'`.execute(

@@ -91,8 +91,12 @@ export const CHUNK_ROWS = 5_000;
  */
 export const MIN_CHUNK_ROWS = 500;
 
-/** Rows read between turns of the event loop, so a commit's next statement is not held up by parsing. */
-const ROWS_PER_TURN = 250;
+/**
+ * Rows read between turns of the event loop. Rows of request bytes already buffered are read in microtasks
+ * only, which never let a reply from PostgreSQL in: without a turn now and then the committing chunk's next
+ * statement would wait until parsing stalls for network data, and PostgreSQL would sit idle meanwhile.
+ */
+const ROWS_PER_TURN = 50;
 
 /** The DDAS status intake stores up front, by the same screening the case workflow applies. */
 export function screenerFor(policy: OutreachPolicy): (input: ScreeningInput) => string {
@@ -171,9 +175,7 @@ export async function acceptBatch(
   let busy = false;
   let failure: { error: unknown } | null = null;
   const options = storeOptions(ctx, batchId);
-  const T = (e: string) => { if (process.env.INTAKE_TRACE) process.stderr.write(`TRACE ${performance.now().toFixed(0)} ${e} cpu=${(process.cpuUsage().user/1000).toFixed(0)}\n`); };
   const commit = async (chunk: IntakeRow[], problems: RejectedRow[], rejected: number) => {
-    T(`commit-start ${chunk.length}`);
     await ctx.db.transaction().execute(async (trx) => {
       const outcomes = await storeSignals(trx, options, chunk);
       let duplicate = 0;
@@ -196,7 +198,6 @@ export async function acceptBatch(
       totals.duplicate += counts.duplicate;
       totals.consecutive += counts.consecutive;
     });
-    T('commit-end');
   };
   const settle = async () => {
     if (committing) await committing;
@@ -204,9 +205,7 @@ export async function acceptBatch(
     if (failure) throw failure.error;
   };
   const flush = async () => {
-    T(`parsed ${good.length}`);
     await settle();
-    T('settled');
     if (good.length === 0 && bad.length === 0) return;
     const chunk = good;
     const problems = bad;
