@@ -7,8 +7,9 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { Config } from '../lib/config.js';
+import { type Config, loadConfig } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import { loadPolicies } from '../lib/policy.js';
 import type { OutreachPolicy } from '../workflows/policy.js';
 import { registerDdasRoutes } from './ddas/routes.js';
 import { registerCaseworkerRoutes } from './routes/caseworkers/index.js';
@@ -33,8 +34,21 @@ export interface ApiDependencies {
   policyFor?: (municipality: string) => OutreachPolicy;
 }
 
+/** The dependencies as the routes get them: the configuration and the policies resolved once. */
+export interface ServerDependencies extends ApiDependencies {
+  config: Config;
+  policyFor: (municipality: string) => OutreachPolicy;
+}
+
+/** Fills in what the caller left out: the configuration from the environment, the policies from POLICY_FILE. */
+export function resolveDependencies(deps: ApiDependencies): ServerDependencies {
+  const config = deps.config ?? loadConfig({});
+  return { ...deps, config, policyFor: deps.policyFor ?? loadPolicies(config.POLICY_FILE) };
+}
+
 /** Builds the Fastify app (not yet listening). */
-export async function buildServer(deps: ApiDependencies): Promise<FastifyInstance> {
+export async function buildServer(given: ApiDependencies): Promise<FastifyInstance> {
+  const deps = resolveDependencies(given);
   const app: FastifyInstance = Fastify({
     // pino's Logger and Fastify's logger type differ only in generics.
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,

@@ -20,6 +20,7 @@ import { Client, Connection } from '@temporalio/client';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
 import { registerPartnerRoutes } from '../api/routes/partners/index.js';
+import { resolveDependencies } from '../api/server.js';
 import { createDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { ensurePartner } from '../db/repositories/intake.js';
@@ -202,13 +203,10 @@ async function main(): Promise<void> {
   const config = loadConfig({ LOG_LEVEL: 'silent' });
   // The partner routes alone (as buildServer registers them), so only intake is measured.
   const api = Fastify();
-  await registerPartnerRoutes(api, {
-    db,
-    temporal: client,
-    taskQueue: 'bench',
-    municipality: 'GM1911',
-    config,
-  });
+  await registerPartnerRoutes(
+    api,
+    resolveDependencies({ db, temporal: client, taskQueue: 'bench', municipality: 'GM1911', config }),
+  );
   try {
     await migrateToLatest(db);
     await api.listen({ host: '127.0.0.1', port: 0 });

@@ -17,6 +17,11 @@ export async function findCaseForTeams(db: Db, id: string, teams: readonly strin
     .executeTakeFirst();
 }
 
+/** The resident of a case (its personal data), or undefined once deleted. */
+export function residentOfCase(db: Db, caseKey: string) {
+  return db.selectFrom('residents').selectAll().where('case_key', '=', caseKey).executeTakeFirst();
+}
+
 /**
  * Everything the case page shows besides the case row. With `register` (the matching secret) it also
  * tells whether the resident is on the objection register; without it `objection` is null.
@@ -26,11 +31,7 @@ export async function caseDetails(
   c: { id: string; case_key: string; municipality: string },
   register?: Pick<RegisterOptions, 'secret'>,
 ) {
-  const resident = await db
-    .selectFrom('residents')
-    .selectAll()
-    .where('case_key', '=', c.case_key)
-    .executeTakeFirst();
+  const resident = await residentOfCase(db, c.case_key);
   const household = resident
     ? await db
         .selectFrom('residents')

@@ -10,9 +10,8 @@ import type { FastifyInstance, FastifyReply, RouteShorthandOptions } from 'fasti
 import { z } from 'zod';
 import { caseDetails, findCaseForTeams } from '../../../db/repositories/cases.js';
 import { type AssignResult, assignTask, fullName, reassignTask } from '../../../db/repositories/tasks.js';
-import { loadConfig } from '../../../lib/config.js';
 import { requireUser, type SessionUser, userOf } from '../../auth/index.js';
-import type { ApiDependencies } from '../../server.js';
+import type { ServerDependencies } from '../../server.js';
 import { type ActionResult, completeTaskUseCase, recordResidentContactUseCase } from './complete-task.js';
 import { invalidateInboxCounts, loadInbox } from './inbox.js';
 import { completeTaskBody, issuesOf, residentContactBody } from './outcomes.js';
@@ -245,7 +244,7 @@ function sendAction(reply: FastifyReply, result: ActionResult) {
 }
 
 /** Registers the JSON routes. */
-export function registerCaseworkerApi(app: FastifyInstance, deps: ApiDependencies): void {
+export function registerCaseworkerApi(app: FastifyInstance, deps: ServerDependencies): void {
   const guard = requireUser(CASEWORK_ROLES);
   const lead = requireUser(['teamlead', 'admin']);
 
@@ -344,7 +343,7 @@ export function registerCaseworkerApi(app: FastifyInstance, deps: ApiDependencie
     );
   const { db, temporal } = deps;
   // The same secret intake matches residents with, so an objection covers every key of the resident.
-  const matchingSecret = (deps.config ?? loadConfig({})).MATCHING_SECRET;
+  const matchingSecret = deps.config.MATCHING_SECRET;
 
   action(
     '/api/v1/tasks/:id/complete',

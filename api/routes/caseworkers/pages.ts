@@ -1,7 +1,7 @@
 /** The caseworker pages (server-rendered HTML): inbox, task form, case page, visit list. */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { caseDetails, findCaseForTeams } from '../../../db/repositories/cases.js';
+import { caseDetails, findCaseForTeams, residentOfCase } from '../../../db/repositories/cases.js';
 import type { ObjectionEntry } from '../../../db/repositories/objections.js';
 import {
   assignTask,
@@ -11,10 +11,9 @@ import {
   reassignTask,
   teamMembersOf,
 } from '../../../db/repositories/tasks.js';
-import { loadConfig } from '../../../lib/config.js';
 import { dagdeelOf } from '../../../workflows/ddas.js';
 import { requireUser, type SessionUser, userOf } from '../../auth/index.js';
-import type { ApiDependencies } from '../../server.js';
+import type { ServerDependencies } from '../../server.js';
 import {
   caseView,
   type FormValues,
@@ -153,10 +152,10 @@ async function submitAction<T>(
 }
 
 /** Registers the pages. */
-export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependencies): void {
+export function registerCaseworkerPages(app: FastifyInstance, deps: ServerDependencies): void {
   const guard = { preHandler: requireUser(CASEWORK_ROLES) };
   // The same secret intake matches residents with, so an objection covers every key of the resident.
-  const matchingSecret = (deps.config ?? loadConfig({})).MATCHING_SECRET;
+  const matchingSecret = deps.config.MATCHING_SECRET;
 
   // The start page depends on the role: caseworkers to their tasks, managers to the monitor.
   app.get('/', { preHandler: requireUser() }, async (request, reply) => {
@@ -245,8 +244,8 @@ export function registerCaseworkerPages(app: FastifyInstance, deps: ApiDependenc
     const task = await findTaskForTeams(deps.db, id, user.teams);
     if (!task) return notFound(request, reply);
     const found = await findCaseForTeams(deps.db, task.case_id, user.teams);
-    const details = found ? await caseDetails(deps.db, found) : undefined;
-    const r = details?.resident;
+    // The form shows the resident only: not the whole case page's details.
+    const r = found ? await residentOfCase(deps.db, found.case_key) : undefined;
     let reassign = html``;
     if (isLead(user) && task.status === 'open') {
       const members = await teamMembersOf(deps.db, task.team);

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SIGNAALPARTNERS } from '../../../workflows/ddas.js';
 import { requireUser, userOf } from '../../auth/index.js';
-import type { ApiDependencies } from '../../server.js';
+import type { ServerDependencies } from '../../server.js';
 import { barChart, lineChart } from '../../web/charts.js';
 import { addNavItem, html, page, raw, type SafeHtml } from '../../web/layout.js';
 import { inhabitantsOf } from '../managers/monitor.js';
@@ -127,10 +127,10 @@ function dashboardBody(f: MonitorFigures, csvQuery: string): SafeHtml {
     <p class="utrecht-paragraph"><a class="utrecht-link" href="${csv('summary')}">Kerncijfers als CSV</a> · <a class="utrecht-link" href="/api/v1/monitor?${csvQuery}">Alle cijfers als JSON</a></p>`;
 }
 
-export function registerDashboardRoutes(app: FastifyInstance, deps: ApiDependencies): void {
+export function registerDashboardRoutes(app: FastifyInstance, deps: ServerDependencies): void {
   addNavItem({ href: '/beheer/monitor', label: 'Monitor', roles: [...MANAGER_ROLES] });
   const inhabitants = inhabitantsOf(
-    deps.config?.MUNICIPALITY_INHABITANTS,
+    deps.config.MUNICIPALITY_INHABITANTS,
     deps.municipality,
     deps.municipality,
   );

@@ -12,7 +12,7 @@ import { toMermaidOverview } from '../../../scripts/statechart-mermaid.js';
 import { EINDRESULTATEN } from '../../../workflows/ddas.js';
 import { requireUser, userOf } from '../../auth/index.js';
 import { buildCaseHistory } from '../../history/timeline.js';
-import type { ApiDependencies } from '../../server.js';
+import type { ServerDependencies } from '../../server.js';
 import { formatDateTime, PRIORITY_LABELS, STAGE_LABELS } from '../../web/format.js';
 import { addNavItem, html, page, raw, teamName } from '../../web/layout.js';
 
@@ -42,7 +42,7 @@ function markedDiagram(visited: string[]): string {
   return lines.join('\n');
 }
 
-export async function registerHistoryRoutes(app: FastifyInstance, deps: ApiDependencies): Promise<void> {
+export async function registerHistoryRoutes(app: FastifyInstance, deps: ServerDependencies): Promise<void> {
   addNavItem({ href: '/beheer/zaken', label: 'Zaken (beheer)', roles: [...MANAGER_ROLES] });
   const mermaidFile = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
   app.get('/assets/mermaid.min.js', async (_request, reply) =>

@@ -14,11 +14,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { getBatchReport } from '../../../db/repositories/batches.js';
 import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repositories/partner-tokens.js';
-import { loadConfig } from '../../../lib/config.js';
-import type { ApiDependencies } from '../../server.js';
+import type { ServerDependencies } from '../../server.js';
 import { csvRows, DeliveryError } from './csv.js';
 import { partnerFeedback } from './feedback.js';
-import { acceptBatch, acceptSignal, type IntakeContext, policyForIntake, type RawRow } from './intake.js';
+import { acceptBatch, acceptSignal, type IntakeContext, type RawRow } from './intake.js';
 import { registerObjectionRoutes } from './objections.js';
 import { CSV_HEADERS, type Problem, signalSchema, validateSignal } from './signal-schema.js';
 
@@ -116,8 +115,8 @@ function sendProblems(
 }
 
 /** Registers swagger, the docs page and the partner routes. */
-export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDependencies): Promise<void> {
-  const config = deps.config ?? loadConfig({});
+export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDependencies): Promise<void> {
+  const { config } = deps;
   const maxBytes = config.INTAKE_MAX_BODY_BYTES;
   const maxRows = config.INTAKE_MAX_ROWS;
 
@@ -192,7 +191,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ApiDepen
       db: deps.db,
       municipality: deps.municipality,
       secret: config.MATCHING_SECRET,
-      policy: policyForIntake(deps, config),
+      policy: deps.policyFor(deps.municipality),
       partner: request.partner!,
     });
 

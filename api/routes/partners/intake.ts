@@ -20,8 +20,6 @@ import {
 } from '../../../db/repositories/intake.js';
 import type { AuthenticatedPartner } from '../../../db/repositories/partner-tokens.js';
 import type { SignalClassification } from '../../../db/tables/signals.table.js';
-import type { Config } from '../../../lib/config.js';
-import { loadPolicies } from '../../../lib/policy.js';
 import { screenSignal } from '../../../workflows/case-machine.js';
 import type { Signaalpartner } from '../../../workflows/ddas.js';
 import type { OutreachPolicy } from '../../../workflows/policy.js';
@@ -46,28 +44,6 @@ export interface BatchResult {
   rejected: number;
   duplicate: number;
   consecutive: number;
-}
-
-const policiesByFile = new Map<string, (municipality: string) => OutreachPolicy>();
-
-/**
- * The policy intake screens a municipality's signals with: the same as the cases start with (the
- * dispatcher's `policyFor`), so a signal refused at intake would be refused by its case too. Taken from
- * `deps.policyFor` when the composition passes it, else from the policy file (POLICY_FILE) as
- * `lib/app.ts` loads it (read and validated once per file).
- */
-export function policyForIntake(
-  deps: { municipality: string; policyFor?: (municipality: string) => OutreachPolicy },
-  config: Pick<Config, 'POLICY_FILE'>,
-): OutreachPolicy {
-  if (deps.policyFor) return deps.policyFor(deps.municipality);
-  const file = config.POLICY_FILE ?? '';
-  let policyFor = policiesByFile.get(file);
-  if (!policyFor) {
-    policyFor = loadPolicies(config.POLICY_FILE);
-    policiesByFile.set(file, policyFor);
-  }
-  return policyFor(deps.municipality);
 }
 
 /**
