@@ -12,6 +12,7 @@ import {
   recordSignalRound,
   syncRounds,
 } from '../db/repositories/case-rounds.js';
+import { recordOutboundOnce } from '../db/repositories/outbound.js';
 import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js';
 
 /**
@@ -34,18 +35,13 @@ export interface CaseActivityDependencies {
 export function recordOnlyChannel(db: Db): OutreachChannel {
   return {
     async deliver(input) {
-      const inserted = await db
-        .insertInto('outbound_messages')
-        .values({
-          idempotency_key: input.key,
-          case_id: input.caseId,
-          channel: input.channel,
-          template: input.template,
-          status: 'queued',
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const inserted = await recordOutboundOnce(db, {
+        idempotency_key: input.key,
+        case_id: input.caseId,
+        channel: input.channel,
+        template: input.template,
+        status: 'queued',
+      });
       return inserted ? 'queued' : 'already-sent';
     },
   };

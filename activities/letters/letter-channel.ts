@@ -15,6 +15,7 @@
  */
 
 import type { Db } from '../../db/database.js';
+import { recordOutboundOnce } from '../../db/repositories/outbound.js';
 import { dagdeelOf } from '../../workflows/ddas.js';
 import type { OutboundInput, OutreachChannel } from '../case-activities.js';
 import type { Addressee } from './addressing.js';
@@ -126,20 +127,15 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
         key,
         date: at,
       });
-      const claimed = await db
-        .insertInto('outbound_messages')
-        .values({
-          idempotency_key: key,
-          case_id: input.caseId,
-          channel: 'email',
-          template: input.template,
-          status: 'sending',
-          content: raw,
-          content_type: 'message/rfc822',
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const claimed = await recordOutboundOnce(db, {
+        idempotency_key: key,
+        case_id: input.caseId,
+        channel: 'email',
+        template: input.template,
+        status: 'sending',
+        content: raw,
+        content_type: 'message/rfc822',
+      });
       if (!claimed) {
         outcome = (await known()) ?? 'unknown';
       } else {
@@ -152,7 +148,7 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
               status: 'failed',
               detail: isBounce(err) ? `bounce-${failureCode(err)}` : failureCode(err),
             })
-            .where('id', '=', claimed.id)
+            .where('id', '=', claimed)
             .execute();
           return 'failed';
         }
@@ -160,7 +156,7 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
         await db
           .updateTable('outbound_messages')
           .set({ status: 'sent', sent_at: at })
-          .where('id', '=', claimed.id)
+          .where('id', '=', claimed)
           .execute();
         outcome = 'sent';
       }
@@ -203,19 +199,14 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
       const addressee = await findAddressee(db, input.caseKey);
       if (!addressee) {
         // Deleted or never known: nothing to send, and the record says why (no personal data involved).
-        const inserted = await db
-          .insertInto('outbound_messages')
-          .values({
-            idempotency_key: input.key,
-            case_id: input.caseId,
-            channel: input.channel,
-            template,
-            status: 'no-resident',
-            detail: 'no-resident',
-          })
-          .onConflict((oc) => oc.column('idempotency_key').doNothing())
-          .returning('id')
-          .executeTakeFirst();
+        const inserted = await recordOutboundOnce(db, {
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          channel: input.channel,
+          template,
+          status: 'no-resident',
+          detail: 'no-resident',
+        });
         return inserted ? 'queued' : 'already-sent';
       }
 
@@ -253,26 +244,21 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
       const card = input.channel === 'card';
       const replaced = !card && options.emailReplacesLetter === true && emailOutcome === 'sent';
       const printDay = card || replaced ? null : dayOf(at, timeZone);
-      const inserted = await db
-        .insertInto('outbound_messages')
-        .values({
-          idempotency_key: input.key,
-          case_id: input.caseId,
-          channel: input.channel,
-          template,
-          // A card is left at the door by the visitor; this row is the record of what was left.
-          status: card ? 'left' : replaced ? 'replaced-by-email' : 'queued',
-          content: replaced ? null : document.pdf,
-          content_type: replaced ? null : 'application/pdf',
-          pages: replaced ? null : document.pages,
-          print_day: printDay,
-          sent_at: card ? at : null,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const inserted = await recordOutboundOnce(db, {
+        idempotency_key: input.key,
+        case_id: input.caseId,
+        channel: input.channel,
+        template,
+        // A card is left at the door by the visitor; this row is the record of what was left.
+        status: card ? 'left' : replaced ? 'replaced-by-email' : 'queued',
+        content: replaced ? null : document.pdf,
+        content_type: replaced ? null : 'application/pdf',
+        pages: replaced ? null : document.pages,
+        print_day: printDay,
+        sent_at: card ? at : null,
+      });
       if (!inserted) return 'already-sent';
-      if (printDay) await outbox.put(printDay, inserted.id, document.pdf);
+      if (printDay) await outbox.put(printDay, inserted, document.pdf);
       return 'queued';
     },
 
