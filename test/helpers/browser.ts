@@ -2,6 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
+import { startApiHarness } from './api.js';
+import type { TestHarness } from './temporal.js';
 
 export const SCREENSHOTS = 'test-artifacts/screenshots';
 
@@ -26,4 +28,31 @@ export async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
+/** The API on the real servers, listening on a free port, with a headless browser to drive it. */
+export interface BrowserHarness {
+  h: TestHarness;
+  app: FastifyInstance;
+  base: string;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/** Starts the API harness, listens, and launches Chromium; `close` stops all three. */
+export async function startBrowserHarness(): Promise<BrowserHarness> {
+  const { h, app } = await startApiHarness();
+  const base = await listen(app);
+  const browser = await launchBrowser();
+  return {
+    h,
+    app,
+    base,
+    browser,
+    async close() {
+      await browser.close();
+      await app.close();
+      await h.close();
+    },
+  };
 }

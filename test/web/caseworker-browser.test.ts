@@ -5,30 +5,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { FastifyInstance } from 'fastify';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeUser, openTask, PASSWORD, startCase } from '../api/caseworker-helpers.js';
-import { startApiHarness } from '../helpers/api.js';
-import { launchBrowser, listen, SCREENSHOTS } from '../helpers/browser.js';
+import { type BrowserHarness, SCREENSHOTS, startBrowserHarness } from '../helpers/browser.js';
 import type { TestHarness } from '../helpers/temporal.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+let harness: BrowserHarness;
 let h: TestHarness;
-let app: FastifyInstance;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  ({ h, app } = await startApiHarness());
-  base = await listen(app);
-  browser = await launchBrowser();
+  harness = await startBrowserHarness();
+  ({ h, browser, base } = harness);
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await h?.close();
+  await harness?.close();
 });
 
 async function login(username: string): Promise<Page> {

@@ -1,31 +1,22 @@
-/**
- * A manager in a real browser opens a finished case's history and sees its steps in order, with the
- * statechart drawn and the states the case passed through marked.
- */
-import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeTask } from '../../workflows/messages.js';
 import { makeUser, PASSWORD } from '../api/caseworker-helpers.js';
-import { startApiHarness } from '../helpers/api.js';
-import { launchBrowser, listen, SCREENSHOTS } from '../helpers/browser.js';
+import { type BrowserHarness, SCREENSHOTS, startBrowserHarness } from '../helpers/browser.js';
 import { openTask, startCase } from '../helpers/cases.js';
 import type { TestHarness } from '../helpers/temporal.js';
 
+let harness: BrowserHarness;
 let h: TestHarness;
-let app: FastifyInstance;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
-  ({ h, app } = await startApiHarness());
-  base = await listen(app);
-  browser = await launchBrowser();
+  harness = await startBrowserHarness();
+  ({ h, browser, base } = harness);
 });
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await h?.close();
+  await harness?.close();
 });
 
 describe('the history page in a browser', () => {
