@@ -3,6 +3,7 @@
  * the team that holds the case), the signals, and the timeline of tasks, contact attempts and letters.
  */
 import type { Db } from '../database.js';
+import { classificationsNow } from '../tables/signals.table.js';
 import { findObjectionOfResident, type ObjectionEntry, type RegisterOptions } from './objections.js';
 import { isUuid } from './tasks.js';
 
@@ -49,6 +50,7 @@ export async function caseDetails(
       .innerJoin('partners as p', 'p.id', 's.partner_id')
       .select([
         's.id',
+        's.partner_id',
         'p.name as partnerName',
         's.partner_type',
         's.amount',
@@ -82,5 +84,13 @@ export async function caseDetails(
     resident && register
       ? await findObjectionOfResident(db, { municipality: c.municipality, secret: register.secret }, resident)
       : null;
-  return { resident, household, signals, tasks, attempts, letters, objection };
+  return {
+    resident,
+    household,
+    signals: classificationsNow(signals),
+    tasks,
+    attempts,
+    letters,
+    objection,
+  };
 }

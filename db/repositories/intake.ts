@@ -226,9 +226,6 @@ interface EarlierSignal {
   receivedAt: number;
   /** YYYY-MM of the signal date: the period for multiple and consecutive signals. */
   month: string;
-  classification: SignalClassification;
-  /** The stored signal's id, or the index of a signal of these rows not yet inserted. */
-  ref: { id: string } | { index: number };
 }
 
 /** A resident as matching sees it: found in the database or created by these rows. */
@@ -484,17 +481,15 @@ export async function storeSignals(
     const existing = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created);
     if (existing.length > 0) {
       type Past = {
-        id: string;
         case_key: string;
         partner_id: string;
         arrears_since: string;
         signal_date: string;
         amount: string;
-        classification: SignalClassification;
         at: number;
       };
       const { rows: earlier } = await sql<Past>`
-        select s.id, s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount, s.classification,
+        select s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount,
           (extract(epoch from s.received_at) * 1000)::float8 as at
         from signals s where s.case_key = any(${arrayLiteral(existing.map((r) => r.case_key))}::text[])`.execute(
         trx,
@@ -507,15 +502,12 @@ export async function storeSignals(
           amount: Number(e.amount),
           receivedAt: e.at,
           month: e.signal_date.slice(0, 7),
-          classification: e.classification,
-          ref: { id: e.id },
         });
       }
     }
 
     const at = now.getTime();
     const classifications: SignalClassification[] = new Array(rows.length);
-    const reclassified = new Set<string>();
     const s = {
       ref: [] as string[],
       residentId: [] as string[],
@@ -547,21 +539,15 @@ export async function storeSignals(
           at,
         });
       }
-      // Consecutive: this partner reported the resident in an earlier month. Multiple: another partner
-      // reported them in this month, and that signal becomes multiple too (unless it is consecutive).
+      // As known on arrival: consecutive when this partner reported the resident in an earlier month, else
+      // multiple when another partner reported them in this month. An earlier signal is not rewritten when
+      // a later one makes it multiple: readers derive that (`classificationsNow`).
       const month = record.signalDate.slice(0, 7);
       let classification: SignalClassification = 'single';
       for (const e of resident.history) {
         if (e.partnerId === options.partnerId) {
           if (e.month < month) classification = 'consecutive';
-        } else if (e.month === month) {
-          if (classification === 'single') classification = 'multiple';
-          if (e.classification === 'single') {
-            e.classification = 'multiple';
-            if ('id' in e.ref) reclassified.add(e.ref.id);
-            else classifications[e.ref.index] = 'multiple';
-          }
-        }
+        } else if (e.month === month && classification === 'single') classification = 'multiple';
       }
       classifications[i] = classification;
       resident.history.push({
@@ -570,8 +556,6 @@ export async function storeSignals(
         amount: record.amount,
         receivedAt: at,
         month,
-        classification,
-        ref: { index: i },
       });
       s.ref.push(record.partnerReference);
       s.residentId.push(resident.id);
@@ -600,12 +584,6 @@ export async function storeSignals(
              warm_handover, status, household_key, classification)
       on conflict (partner_id, partner_reference) do nothing
       returning id, partner_reference, case_key, status`.execute(trx);
-    if (reclassified.size > 0) {
-      await sql`update signals set classification = 'multiple'
-        where id = any(${arrayLiteral([...reclassified])}::uuid[]) and classification = 'single'`.execute(
-        trx,
-      );
-    }
     const insertedByRef = new Map(inserted.map((x) => [x.partner_reference, x]));
     const raced: string[] = [];
     for (const i of fresh) {

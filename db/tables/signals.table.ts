@@ -15,6 +15,22 @@ export const SIGNAL_CLASSIFICATION_LABELS: Record<SignalClassification, string> 
   consecutive: 'Opeenvolgend',
 };
 
+/**
+ * The classification of each of one resident's signals as it stands now: a signal stored `single` is
+ * `multiple` once another partner has reported the resident in the same month (the stored value is the
+ * one known on arrival, see `SignalsTable.classification`).
+ */
+export function classificationsNow<
+  T extends { partner_id: string; signal_date: string; classification: SignalClassification },
+>(signals: readonly T[]): T[] {
+  return signals.map((s) =>
+    s.classification === 'single' &&
+    signals.some((o) => o.partner_id !== s.partner_id && o.signal_date.slice(0, 7) === s.signal_date.slice(0, 7))
+      ? { ...s, classification: 'multiple' as const }
+      : s,
+  );
+}
+
 /** One arrears signal from a partner; kept anonymously (resident_id nulled) after deletion. */
 export interface SignalsTable {
   id: Generated<string>;
@@ -43,7 +59,11 @@ export interface SignalsTable {
   case_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The round of that case (`case_rounds.round`) it belongs to (migration 0011). */
   case_round: ColumnType<number | null, number | null | undefined, number | null>;
-  /** Single, multiple or consecutive (migration 0009); a `single` signal becomes `multiple` when another partner reports the resident in its month. */
+  /**
+   * Single, multiple or consecutive as known when the signal arrived (migration 0009). A `single` signal
+   * becomes multiple when another partner later reports the resident in its month; intake does not rewrite
+   * it then, readers derive it (`classificationsNow`).
+   */
   classification: Generated<SignalClassification>;
 }
 export type Signal = Selectable<SignalsTable>;

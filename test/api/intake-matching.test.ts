@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePartner } from '../../db/repositories/intake.js';
 import { createPartnerToken } from '../../db/repositories/partner-tokens.js';
+import { classificationsNow } from '../../db/tables/signals.table.js';
 import { loadConfig } from '../../lib/config.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
 import { caseWorkflowId, getCaseView } from '../../workflows/messages.js';
@@ -78,6 +79,17 @@ async function send(p: { auth: Record<string, string> }, body: Record<string, un
   const res = await app.inject({ method: 'POST', url: '/api/v1/signals', headers: p.auth, payload: body });
   expect([200, 202]).toContain(res.statusCode);
   return res.json() as { signalId: string; status: string; duplicate: boolean; classification: string };
+}
+
+/** The classification of a signal as readers see it now (`classificationsNow` over the resident's signals). */
+async function classificationNow(signalId: string) {
+  const { case_key } = await stored(signalId);
+  const all = await h.db
+    .selectFrom('signals')
+    .select(['id', 'partner_id', 'signal_date', 'classification'])
+    .where('case_key', '=', case_key)
+    .execute();
+  return classificationsNow(all).find((s) => s.id === signalId)?.classification;
 }
 
 async function stored(signalId: string) {
@@ -208,7 +220,13 @@ describe('classifying signals as single, multiple or consecutive', () => {
     // The partner learns nothing about another partner's signal.
     expect(second.classification).toBe('single');
     expect((await stored(second.signalId)).classification).toBe('multiple');
-    expect((await stored(first.signalId)).classification).toBe('multiple');
+    // The first one is stored as known on arrival (single) and reads as multiple now.
+    expect((await stored(first.signalId)).classification).toBe('single');
+    expect(await classificationNow(first.signalId)).toBe('multiple');
+    expect(await classificationNow(second.signalId)).toBe('multiple');
+    // A signal of another month stays single.
+    const september = await send(huur, signalFor(p, { bsn: true, signalDate: '2026-09-20', amount: 700 }));
+    expect(await classificationNow(september.signalId)).toBe('single');
   });
 
   it('marks the same partner in a later month consecutive, and says so to that partner', async () => {
