@@ -25,7 +25,9 @@ export function classificationsNow<
 >(signals: readonly T[]): T[] {
   return signals.map((s) =>
     s.classification === 'single' &&
-    signals.some((o) => o.partner_id !== s.partner_id && o.signal_date.slice(0, 7) === s.signal_date.slice(0, 7))
+    signals.some(
+      (o) => o.partner_id !== s.partner_id && o.signal_date.slice(0, 7) === s.signal_date.slice(0, 7),
+    )
       ? { ...s, classification: 'multiple' as const }
       : s,
   );
