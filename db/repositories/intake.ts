@@ -3,9 +3,11 @@
  * linked to a household by address. Matching keys are keyed hashes, so the case key and indexes never
  * reveal a BSN or birth date.
  */
-import { createHmac, createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
+import { uuidv7 } from '../../lib/uuidv7.js';
 import type { Database, Db } from '../database.js';
+import { boolArray, dateArray, int4Array, int8Array, textArray, uuidArray } from '../pg-arrays.js';
 import type { SignalClassification } from '../tables/signals.table.js';
 
 /** A validated signal as intake receives it (validation happens at the HTTP/CSV edge). */
@@ -126,24 +128,6 @@ export async function storeSignal(
     duplicate: outcome.duplicate,
     newResident: outcome.newResident,
   };
-}
-
-/**
- * A PostgreSQL array literal of `values` (every element quoted, null as NULL), for parameters such as
- * `${arrayLiteral(refs)}::text[]`. Built here in one pass rather than by the driver, which escapes element
- * by element with regular expressions: a 5,000-row chunk sends some 30 such arrays.
- */
-export function arrayLiteral(values: ReadonlyArray<string | number | boolean | null>): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i += 1) {
-    if (i > 0) out += ',';
-    const v = values[i];
-    if (v === null || v === undefined) out += 'NULL';
-    else if (typeof v === 'string')
-      out += v.includes('"') || v.includes('\\') ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
-    else out += String(v);
-  }
-  return `${out}}`;
 }
 
 /** Finds or creates a partner organisation by name (demo data and tests; the admin command manages real ones). */
@@ -282,8 +266,8 @@ function matchResidents(
   }
   const create = (i: number, matchKey: string, hasBsn: boolean): MatchedResident => {
     const r: MatchedResident = {
-      id: randomUUID(),
-      case_key: randomUUID(),
+      id: uuidv7(),
+      case_key: uuidv7(),
       match_key: matchKey,
       address_key: keys.address[i]!,
       has_bsn: hasBsn,
@@ -364,7 +348,7 @@ export async function storeSignals(
     (
       await sql<Earlier>`
         select s.id, s.case_key, s.partner_reference, s.status, s.classification from signals s
-        where s.partner_id = ${options.partnerId}::uuid and s.partner_reference = any(${arrayLiteral(references)}::text[])`.execute(
+        where s.partner_id = ${options.partnerId}::uuid and s.partner_reference = any(${textArray(references)}::text[])`.execute(
         trx,
       )
     ).rows;
@@ -406,8 +390,8 @@ export async function storeSignals(
     // of their keys and the rows' keys the objection register holds: one statement.
     const addressKeys = [...new Set(fresh.map((i) => keys.address[i]!))];
     const bsnKeys = [...new Set(fresh.map((i) => keys.bsn[i] ?? null).filter((k) => k !== null))];
-    const ak = arrayLiteral(addressKeys);
-    const allKeys = arrayLiteral([...addressKeys, ...bsnKeys]);
+    const ak = textArray(addressKeys);
+    const allKeys = textArray([...addressKeys, ...bsnKeys]);
     type Looked = FoundRow & { register_key: string | null };
     // The keys go in as constant arrays (`= any($n::text[])`), not from a subquery: the planner then knows
     // how many there are, an index scan per key on a large table, and on a small one (a new municipality, a
@@ -467,13 +451,13 @@ export async function storeSignals(
       // The BSN of a resident first known without one: recorded, and it becomes their match key.
       await sql`
         update residents r set bsn = k.bsn, match_key = k.match_key
-        from unnest(${arrayLiteral(learnt.map((r) => r.id))}::uuid[], ${arrayLiteral(learnt.map((r) => r.learntBsn))}::text[],
-          ${arrayLiteral(learnt.map((r) => r.match_key))}::text[]) as k(id, bsn, match_key)
+        from unnest(${uuidArray(learnt.map((r) => r.id))}::uuid[], ${textArray(learnt.map((r) => r.learntBsn))}::text[],
+          ${textArray(learnt.map((r) => r.match_key))}::text[]) as k(id, bsn, match_key)
         where r.id = k.id and r.bsn is null`.execute(trx);
     }
     if (toFlag.size > 0) {
       await sql`update residents set objected = true
-        where id = any(${arrayLiteral([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
+        where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
     }
 
     // Earlier signals of these residents (by case key: a resident's signals carry it), for the repeat rule
@@ -491,7 +475,7 @@ export async function storeSignals(
       const { rows: earlier } = await sql<Past>`
         select s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount,
           (extract(epoch from s.received_at) * 1000)::float8 as at
-        from signals s where s.case_key = any(${arrayLiteral(existing.map((r) => r.case_key))}::text[])`.execute(
+        from signals s where s.case_key = any(${textArray(existing.map((r) => r.case_key))}::text[])`.execute(
         trx,
       );
       const byCaseKey = new Map(existing.map((r) => [r.case_key, r]));
@@ -508,17 +492,22 @@ export async function storeSignals(
 
     const at = now.getTime();
     const classifications: SignalClassification[] = new Array(rows.length);
+    const signalIds: string[] = new Array(rows.length);
+    const statuses: string[] = new Array(rows.length);
     const s = {
+      id: [] as string[],
       ref: [] as string[],
       residentId: [] as string[],
       caseKey: [] as string[],
       signalDate: [] as string[],
       arrearsSince: [] as string[],
+      /** In cents: exact, and sent as int8. */
       amount: [] as number[],
       crisis: [] as boolean[],
       warmHandover: [] as boolean[],
       status: [] as string[],
       household: [] as string[],
+      classification: [] as string[],
     };
     for (const i of fresh) {
       const record = rows[i]!.record;
@@ -550,6 +539,7 @@ export async function storeSignals(
         } else if (e.month === month && classification === 'single') classification = 'multiple';
       }
       classifications[i] = classification;
+      signalIds[i] = uuidv7();
       resident.history.push({
         partnerId: options.partnerId,
         arrearsSince: record.arrearsSince,
@@ -557,52 +547,60 @@ export async function storeSignals(
         receivedAt: at,
         month,
       });
+      s.id.push(signalIds[i]!);
       s.ref.push(record.partnerReference);
       s.residentId.push(resident.id);
       s.caseKey.push(resident.case_key);
       s.signalDate.push(record.signalDate);
       s.arrearsSince.push(record.arrearsSince);
-      s.amount.push(record.amount);
+      s.amount.push(Math.round(record.amount * 100));
       s.crisis.push(record.crisis);
       s.warmHandover.push(record.warmHandover);
       s.status.push(status);
       s.household.push(keys.household[i]!);
+      s.classification.push(classification);
+      statuses[i] = status;
     }
-    const classification = fresh.map((i) => classifications[i]!);
-    type Inserted = { id: string; partner_reference: string; case_key: string; status: string };
-    const { rows: inserted } = await sql<Inserted>`
-      insert into signals (municipality, partner_id, partner_type, batch_id, partner_reference, resident_id,
+    // Every id is chosen here, so nothing needs to come back: the count of rows inserted tells whether a
+    // concurrent delivery stored some of these references first (rare; then they are looked up).
+    const result = await sql`
+      insert into signals (id, municipality, partner_id, partner_type, batch_id, partner_reference, resident_id,
         case_key, signal_date, arrears_since, amount, crisis, warm_handover, status, household_key,
         classification)
-      select ${municipality}, ${options.partnerId}::uuid, ${options.partnerType}, ${options.batchId}::uuid, t.*
+      select t.id, ${municipality}, ${options.partnerId}::uuid, ${options.partnerType}, ${options.batchId}::uuid,
+        t.partner_reference, t.resident_id, t.case_key, t.signal_date, t.arrears_since, t.cents / 100.0,
+        t.crisis, t.warm_handover, t.status, t.household_key, t.classification::signal_classification
       from unnest(
-        ${arrayLiteral(s.ref)}::text[], ${arrayLiteral(s.residentId)}::uuid[], ${arrayLiteral(s.caseKey)}::text[], ${arrayLiteral(s.signalDate)}::date[],
-        ${arrayLiteral(s.arrearsSince)}::date[], ${arrayLiteral(s.amount)}::numeric[], ${arrayLiteral(s.crisis)}::boolean[],
-        ${arrayLiteral(s.warmHandover)}::boolean[], ${arrayLiteral(s.status)}::text[], ${arrayLiteral(s.household)}::text[],
-        ${arrayLiteral(classification)}::signal_classification[]
-      ) as t(partner_reference, resident_id, case_key, signal_date, arrears_since, amount, crisis,
+        ${uuidArray(s.id)}::uuid[], ${textArray(s.ref)}::text[], ${uuidArray(s.residentId)}::uuid[],
+        ${textArray(s.caseKey)}::text[], ${dateArray(s.signalDate)}::date[], ${dateArray(s.arrearsSince)}::date[],
+        ${int8Array(s.amount)}::int8[], ${boolArray(s.crisis)}::boolean[], ${boolArray(s.warmHandover)}::boolean[],
+        ${textArray(s.status)}::text[], ${textArray(s.household)}::text[], ${textArray(s.classification)}::text[]
+      ) as t(id, partner_reference, resident_id, case_key, signal_date, arrears_since, cents, crisis,
              warm_handover, status, household_key, classification)
-      on conflict (partner_id, partner_reference) do nothing
-      returning id, partner_reference, case_key, status`.execute(trx);
-    const insertedByRef = new Map(inserted.map((x) => [x.partner_reference, x]));
+      on conflict (partner_id, partner_reference) do nothing`.execute(trx);
+    let stored: Set<string> | null = null;
+    if (Number(result.numAffectedRows ?? 0) !== s.id.length) {
+      const { rows: ours } = await sql<{ id: string }>`
+        select id from signals where id = any(${uuidArray(s.id)}::uuid[])`.execute(trx);
+      stored = new Set(ours.map((x) => x.id));
+    }
     const raced: string[] = [];
     for (const i of fresh) {
-      const ref = rows[i]!.record.partnerReference;
-      const x = insertedByRef.get(ref);
-      if (x) {
-        const resident = residentOf[i]!;
-        outcomes[i] = {
-          row: rows[i]!.row,
-          signalId: x.id,
-          caseKey: x.case_key,
-          duplicate: false,
-          status: x.status,
-          classification: classifications[i]!,
-          newResident: resident.created && resident.source === i,
-        };
-      } else {
-        raced.push(ref);
+      const id = signalIds[i]!;
+      if (stored && !stored.has(id)) {
+        raced.push(rows[i]!.record.partnerReference);
+        continue;
       }
+      const resident = residentOf[i]!;
+      outcomes[i] = {
+        row: rows[i]!.row,
+        signalId: id,
+        caseKey: resident.case_key,
+        duplicate: false,
+        status: statuses[i]!,
+        classification: classifications[i]!,
+        newResident: resident.created && resident.source === i,
+      };
     }
     if (raced.length > 0) {
       // A concurrent delivery stored these references first: they are duplicates here.
@@ -685,7 +683,7 @@ async function insertResidents(
     c.city.push(a.city);
     c.objected.push(r.objected);
   }
-  const { rows: stored } = await sql<{ id: string }>`
+  const result = await sql`
     insert into residents (id, municipality, case_key, match_key, address_key, household_key, bsn, first_names,
       surname_prefix, surname, birth_date, sex, phone, email, postcode, house_number, house_number_addition,
       street, city, objected)
@@ -693,21 +691,24 @@ async function insertResidents(
       t.surname_prefix, t.surname, t.birth_date, t.sex, t.phone, t.email, t.postcode, t.house_number,
       t.house_number_addition, t.street, t.city, t.objected
     from unnest(
-      ${arrayLiteral(c.id)}::uuid[], ${arrayLiteral(c.caseKey)}::text[], ${arrayLiteral(c.matchKey)}::text[], ${arrayLiteral(c.addressKey)}::text[],
-      ${arrayLiteral(c.household)}::text[], ${arrayLiteral(c.bsn)}::text[], ${arrayLiteral(c.firstNames)}::text[], ${arrayLiteral(c.surnamePrefix)}::text[],
-      ${arrayLiteral(c.surname)}::text[], ${arrayLiteral(c.birthDate)}::date[], ${arrayLiteral(c.sex)}::text[], ${arrayLiteral(c.phone)}::text[], ${arrayLiteral(c.email)}::text[],
-      ${arrayLiteral(c.postcode)}::text[], ${arrayLiteral(c.houseNumber)}::int[], ${arrayLiteral(c.addition)}::text[], ${arrayLiteral(c.street)}::text[],
-      ${arrayLiteral(c.city)}::text[], ${arrayLiteral(c.objected)}::boolean[]
+      ${uuidArray(c.id)}::uuid[], ${textArray(c.caseKey)}::text[], ${textArray(c.matchKey)}::text[],
+      ${textArray(c.addressKey)}::text[], ${textArray(c.household)}::text[], ${textArray(c.bsn)}::text[],
+      ${textArray(c.firstNames)}::text[], ${textArray(c.surnamePrefix)}::text[], ${textArray(c.surname)}::text[],
+      ${dateArray(c.birthDate)}::date[], ${textArray(c.sex)}::text[], ${textArray(c.phone)}::text[],
+      ${textArray(c.email)}::text[], ${textArray(c.postcode)}::text[], ${int4Array(c.houseNumber)}::int[],
+      ${textArray(c.addition)}::text[], ${textArray(c.street)}::text[], ${textArray(c.city)}::text[],
+      ${boolArray(c.objected)}::boolean[]
     ) as t(id, case_key, match_key, address_key, household_key, bsn, first_names, surname_prefix, surname,
            birth_date, sex, phone, email, postcode, house_number, house_number_addition, street, city, objected)
-    on conflict (municipality, match_key) do nothing
-    returning id`.execute(trx);
-  if (stored.length === created.length) return;
+    on conflict (municipality, match_key) do nothing`.execute(trx);
+  if (Number(result.numAffectedRows ?? 0) === created.length) return;
+  const { rows: stored } = await sql<{ id: string }>`
+    select id from residents where id = any(${uuidArray(c.id)}::uuid[])`.execute(trx);
   const inserted = new Set(stored.map((r) => r.id));
   const lost = created.filter((r) => !inserted.has(r.id));
   const { rows: theirs } = await sql<FoundRow>`
     select ${RESIDENT_COLUMNS} from residents r
-    where r.municipality = ${municipality} and r.match_key = any(${arrayLiteral(lost.map((r) => r.match_key))}::text[])`.execute(
+    where r.municipality = ${municipality} and r.match_key = any(${textArray(lost.map((r) => r.match_key))}::text[])`.execute(
     trx,
   );
   const byKey = new Map(theirs.map((r) => [r.match_key, r]));

@@ -1,0 +1,161 @@
+/**
+ * Two deliveries of the same signals at the same moment (say, a partner's retry while the first upload is
+ * still committing): the second waits for the first, then reports every row as a duplicate of the stored
+ * one and joins the same residents. Nothing is stored twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDatabase, type Db } from '../../db/database.js';
+import { type IntakeRow, type RowOutcome, storeSignals } from '../../db/repositories/intake.js';
+
+let db: Db;
+let partnerId: string;
+const MUNICIPALITY = 'GM0001';
+
+beforeAll(async () => {
+  db = createDatabase(inject('databaseUrl'), { max: 4 });
+  ({ id: partnerId } = await db
+    .insertInto('partners')
+    .values({ name: `Gelijktijdig ${randomUUID()}`, partner_type: 'Energie' })
+    .returning('id')
+    .executeTakeFirstOrThrow());
+});
+afterAll(async () => {
+  await db?.destroy();
+});
+
+function row(n: number, tag: string): IntakeRow {
+  return {
+    row: n,
+    record: {
+      partnerReference: `${tag}-${n}`,
+      signalDate: '2026-11-02',
+      arrearsSince: '2026-08-01',
+      amount: 100 + n + 0.29,
+      crisis: false,
+      warmHandover: false,
+      resident: {
+        bsn: null,
+        firstNames: 'Sanne',
+        surnamePrefix: null,
+        surname: `Gelijktijdig${tag}${n}`,
+        birthDate: '1980-04-0' + ((n % 9) + 1),
+        sex: null,
+        phone: null,
+        email: null,
+      },
+      address: {
+        postcode: '1761 AB',
+        houseNumber: n + 1,
+        houseNumberAddition: null,
+        street: 'Dorpsstraat',
+        city: 'Anna Paulowna',
+      },
+    },
+  };
+}
+
+/**
+ * Runs `firstRows` in a transaction held open after storing, then `secondRows` for `second` (which must
+ * wait on the first one's unique index entries), then commits the first; returns both outcomes.
+ */
+async function overlapping(
+  firstRows: IntakeRow[],
+  secondRows: IntakeRow[],
+  second: { partnerId: string; partnerType: string },
+): Promise<[RowOutcome[], RowOutcome[]]> {
+  const options = {
+    municipality: MUNICIPALITY,
+    partnerId,
+    partnerType: 'Energie',
+    secret: 'race-secret',
+    batchId: null,
+  };
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let firstStored!: () => void;
+  const stored = new Promise<void>((resolve) => {
+    firstStored = resolve;
+  });
+  const a = db.transaction().execute(async (trx) => {
+    const outcomes = await storeSignals(trx, options, firstRows);
+    firstStored();
+    await gate;
+    return outcomes;
+  });
+  await stored;
+  // The second finds nothing committed yet, so it inserts the same residents (and references): it waits.
+  let secondDone = false;
+  const b = db
+    .transaction()
+    .execute((trx) => storeSignals(trx, { ...options, ...second }, secondRows))
+    .finally(() => {
+      secondDone = true;
+    });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(secondDone).toBe(false);
+  release();
+  return (await Promise.all([a, b])) as [RowOutcome[], RowOutcome[]];
+}
+
+describe('two deliveries at once', () => {
+  it('stores each signal and resident once; the later delivery reports duplicates of the stored rows', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const rows = Array.from({ length: 20 }, (_, i) => row(i + 1, tag));
+    const [a, b] = await overlapping(rows, rows, { partnerId, partnerType: 'Energie' });
+
+    expect(a.every((o) => !o.duplicate && o.newResident)).toBe(true);
+    expect(b.every((o) => o.duplicate && !o.newResident)).toBe(true);
+    expect(b.map((o) => o.signalId)).toEqual(a.map((o) => o.signalId));
+    expect(b.map((o) => o.caseKey)).toEqual(a.map((o) => o.caseKey));
+
+    const signals = await db
+      .selectFrom('signals')
+      .select(['id', 'resident_id', 'amount'])
+      .where('partner_id', '=', partnerId)
+      .where('partner_reference', 'like', `${tag}-%`)
+      .execute();
+    expect(signals).toHaveLength(20);
+    expect(new Set(signals.map((s) => s.resident_id)).size).toBe(20);
+    // Amounts travel in cents and are stored exactly.
+    expect(signals.map((s) => s.amount)).toContain('101.29');
+    const residents = await db
+      .selectFrom('residents')
+      .select('id')
+      .where('surname', 'like', `Gelijktijdig${tag}%`)
+      .execute();
+    expect(residents).toHaveLength(20);
+  });
+
+  it('joins the residents the other delivery created when another partner reports them at the same time', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const { id: waterId } = await db
+      .insertInto('partners')
+      .values({ name: `Gelijktijdig water ${tag}`, partner_type: 'Water' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const energie = Array.from({ length: 10 }, (_, i) => row(i + 1, tag));
+    const water = energie.map((r) => ({
+      ...r,
+      record: { ...r.record, partnerReference: `W-${r.record.partnerReference}` },
+    }));
+    const [a, b] = await overlapping(energie, water, { partnerId: waterId, partnerType: 'Water' });
+    expect(b.every((o) => !o.duplicate && !o.newResident)).toBe(true);
+    expect(b.map((o) => o.caseKey)).toEqual(a.map((o) => o.caseKey));
+    const residents = await db
+      .selectFrom('residents')
+      .select('id')
+      .where('surname', 'like', `Gelijktijdig${tag}%`)
+      .execute();
+    expect(residents).toHaveLength(10);
+    const waterSignals = await db
+      .selectFrom('signals')
+      .select(['resident_id'])
+      .where('partner_id', '=', waterId)
+      .execute();
+    expect(waterSignals).toHaveLength(10);
+    expect(new Set(waterSignals.map((s) => s.resident_id))).toEqual(new Set(residents.map((r) => r.id)));
+  });
+});
