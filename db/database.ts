@@ -1,7 +1,7 @@
 /**
  * The kysely database handle over `pg`, used for a real PostgreSQL server and the embedded PGlite alike.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { CaseRoundsTable } from './tables/case-rounds.table.js';
 import type { CasesTable } from './tables/cases.table.js';
@@ -63,4 +63,26 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** PostgreSQL's codes for a transaction that lost a deadlock or a serialization conflict: run it again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+const ATTEMPTS = 4;
+
+/**
+ * Runs `work` in a transaction, again (up to ATTEMPTS times, after a short random pause) when PostgreSQL
+ * aborted it to break a deadlock: deliveries from several partners at once insert and lock the same new
+ * residents, and although intake writes them in one order (by match key), updates of residents and the
+ * reference checks can still cross. The aborted attempt left nothing behind, so running it again is safe.
+ */
+export async function inTransaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
+    }
+  }
 }

@@ -33,6 +33,11 @@ import { DEFAULT_POLICY } from '../workflows/policy.js';
 
 const ROWS = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 100_000);
 const CONCURRENCY = Number(process.env.DISPATCHERS ?? 16);
+/**
+ * BENCH_SEQUENTIAL=1: the partners' files one after another. By default they arrive at the same time, as
+ * they do at the start of a month (each partner uploads its own file; the API takes them side by side).
+ */
+const SEQUENTIAL = process.env.BENCH_SEQUENTIAL === '1';
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MIX: Array<[string, number]> = [
   ['Zorg', 0.41],
@@ -230,7 +235,7 @@ async function main(): Promise<void> {
       const m = process.memoryUsage();
       peakRss = Math.max(peakRss, m.rss);
       peakHeap = Math.max(peakHeap, m.heapUsed);
-    }, 20);
+    }, 50);
     const pgBefore = await postgresCpuMs(db, dbName);
     const nodeBefore = process.cpuUsage();
     const t0 = performance.now();
@@ -244,7 +249,7 @@ async function main(): Promise<void> {
       const n = Number(row?.n ?? 0);
       return `${n.toLocaleString('en-US')} rows committed, RSS ${mib(process.memoryUsage().rss)}`;
     }, t0);
-    for (const file of files) {
+    const send = async (file: (typeof files)[number]) => {
       const res = await upload(port, tokens.get(file.type)!, file.path);
       if (res.status !== 202)
         throw new Error(`upload of ${file.type} answered ${res.status}: ${res.body.slice(0, 300)}`);
@@ -252,7 +257,9 @@ async function main(): Promise<void> {
       totals.accepted += body.accepted;
       totals.duplicate += body.duplicate;
       totals.rejected += body.rejected;
-    }
+    };
+    if (SEQUENTIAL) for (const file of files) await send(file);
+    else await Promise.all(files.map(send));
     const acceptMs = performance.now() - t0;
     acceptProgress.stop();
     clearInterval(sampler);
@@ -264,7 +271,7 @@ async function main(): Promise<void> {
       .executeTakeFirstOrThrow();
     // The acceptance figures now: the case starts below take much longer on a busy machine.
     process.stdout.write(
-      `  accepted (committed) ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}; peak RSS ${mib(peakRss)}` +
+      `  accepted (committed, ${SEQUENTIAL ? 'files one after another' : 'files at the same time'}) ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}; peak RSS ${mib(peakRss)}` +
         ` (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}; CPU PostgreSQL ${(pgCpuMs / 1000).toFixed(1)} s,` +
         ` this process ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s\n`,
     );
@@ -328,7 +335,7 @@ async function main(): Promise<void> {
       '',
       `Intake benchmark: ${ROWS.toLocaleString('en-US')} signals in ${files.length} CSV batches (${files
         .map((f) => `${f.type} ${f.rows}`)
-        .join(', ')})`,
+        .join(', ')}), ${SEQUENTIAL ? 'one after another' : 'sent at the same time'}`,
       `  accepted (committed)  ${(acceptMs / 1000).toFixed(1)} s  ${rate(ROWS, acceptMs)}  ` +
         `(new ${totals.accepted}, duplicate ${totals.duplicate}, rejected ${totals.rejected}; ${cases.n} cases)`,
       `  memory while streaming: peak RSS ${mib(peakRss)} (before ${mib(before.rss)}), peak heap ${mib(peakHeap)}`,

@@ -13,6 +13,7 @@ import * as m0008 from './2026_11_27_0008_signal_case.js';
 import * as m0009 from './2026_11_27_0009_intake_matching.js';
 import * as m0010 from './2026_11_27_0010_inbox_mine.js';
 import * as m0011 from './2026_11_27_0011_case_rounds.js';
+import * as m0012 from './2026_11_27_0012_signal_reference_check.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0009_intake_matching': m0009,
   '2026_11_27_0010_inbox_mine': m0010,
   '2026_11_27_0011_case_rounds': m0011,
+  '2026_11_27_0012_signal_reference_check': m0012,
 };

@@ -390,26 +390,29 @@ export async function storeSignals(
     // of their keys and the rows' keys the objection register holds: one statement.
     const addressKeys = [...new Set(fresh.map((i) => keys.address[i]!))];
     const bsnKeys = [...new Set(fresh.map((i) => keys.bsn[i] ?? null).filter((k) => k !== null))];
-    const ak = textArray(addressKeys);
+    // Residents with a BSN are looked up by address only for the rows without one.
+    const withoutBsn = [...new Set(fresh.filter((i) => !keys.bsn[i]).map((i) => keys.address[i]!))];
     const allKeys = textArray([...addressKeys, ...bsnKeys]);
     type Looked = FoundRow & { register_key: string | null };
-    // The keys go in as constant arrays (`= any($n::text[])`), not from a subquery: the planner then knows
-    // how many there are, an index scan per key on a large table, and on a small one (a new municipality, a
-    // table not analysed yet) a scan that checks each row against a hash of the keys. With the array from a
-    // subquery it could pick a scan comparing each row with every key: seconds for a 5,000-row chunk.
+    // One index probe per key, whatever the statistics say: each lookup is a lateral subquery that the
+    // planner cannot fold into a join (`offset 0`). With `= any(keys)` over the table it planned by the
+    // last ANALYZE, and while a first delivery doubles the tables (autovacuum analyzes a minute later, or
+    // never on a server with it off) it chose to scan every resident for every chunk: seconds per chunk.
     const { rows: looked } = await sql<Looked>`
-      with found as (
-        select ${RESIDENT_COLUMNS} from residents r
-        where r.municipality = ${municipality} and r.match_key = any(${allKeys}::text[])
+      with found as materialized (
+        select f.* from unnest(${allKeys}::text[]) as k(key) cross join lateral (
+          select ${RESIDENT_COLUMNS} from residents r
+          where r.municipality = ${municipality} and r.match_key = k.key offset 0) f
         union all
-        select ${RESIDENT_COLUMNS} from residents r
-        where r.municipality = ${municipality} and r.bsn is not null and r.address_key = any(${ak}::text[])
+        select f.* from unnest(${textArray(withoutBsn)}::text[]) as k(key) cross join lateral (
+          select ${RESIDENT_COLUMNS} from residents r
+          where r.municipality = ${municipality} and r.bsn is not null and r.address_key = k.key offset 0) f
       )
       select f.*, null::text as register_key from found f
       union all (
         select null::uuid, null::text, null::text, null::text, null::boolean, null::boolean, null::boolean,
-          null::boolean, null::boolean, o.match_key from objections o
-        where o.municipality = ${municipality} and o.match_key = any(${allKeys}::text[])
+          null::boolean, null::boolean, o.match_key from unnest(${allKeys}::text[]) as k(key)
+        join objections o on o.municipality = ${municipality} and o.match_key = k.key
         union
         select null, null, null, null, null, null, null, null, null, o.match_key from found f
         join objections o on o.municipality = ${municipality} and o.match_key = f.match_key
@@ -444,7 +447,11 @@ export async function storeSignals(
       }
     }
 
-    const created = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => r.created);
+    // In match key order: deliveries from several partners at once then take the unique index entries of
+    // the residents they share in the same order, and wait for each other instead of deadlocking.
+    const created = [...new Set(fresh.map((i) => residentOf[i]!))]
+      .filter((r) => r.created)
+      .sort((a, b) => (a.match_key < b.match_key ? -1 : a.match_key > b.match_key ? 1 : 0));
     if (created.length > 0) await insertResidents(trx, municipality, created, rows, keys.household);
     const learnt = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created && r.learntBsn);
     if (learnt.length > 0) {

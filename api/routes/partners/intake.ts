@@ -9,7 +9,7 @@
  * starts their cases); the batch is marked `failed` and a re-send reports those rows as duplicates.
  */
 
-import type { Db } from '../../../db/database.js';
+import { type Db, inTransaction } from '../../../db/database.js';
 import { addToBatch, createBatch, finishBatch, type RejectedRow } from '../../../db/repositories/batches.js';
 import {
   type IntakeRow,
@@ -116,9 +116,7 @@ export async function acceptSignal(
   ctx: IntakeContext,
   row: IntakeRow,
 ): Promise<Omit<RowOutcome, 'classification'> & { classification: 'single' | 'consecutive' }> {
-  const [outcome] = await ctx.db
-    .transaction()
-    .execute((trx) => storeSignals(trx, storeOptions(ctx, null), [row]));
+  const [outcome] = await inTransaction(ctx.db, (trx) => storeSignals(trx, storeOptions(ctx, null), [row]));
   if (!outcome) throw new Error('signal was not stored');
   return { ...outcome, classification: partnerClassification(outcome.classification) };
 }
@@ -152,7 +150,7 @@ export async function acceptBatch(
   let failure: { error: unknown } | null = null;
   const options = storeOptions(ctx, batchId);
   const commit = async (chunk: IntakeRow[], problems: RejectedRow[], rejected: number) => {
-    await ctx.db.transaction().execute(async (trx) => {
+    const counts = await inTransaction(ctx.db, async (trx) => {
       const outcomes = await storeSignals(trx, options, chunk);
       let duplicate = 0;
       let consecutive = 0;
@@ -168,12 +166,13 @@ export async function acceptBatch(
         consecutive,
       };
       await addToBatch(trx, batchId, counts, problems);
-      totals.received += counts.received;
-      totals.accepted += counts.accepted;
-      totals.rejected += counts.rejected;
-      totals.duplicate += counts.duplicate;
-      totals.consecutive += counts.consecutive;
+      return counts;
     });
+    totals.received += counts.received;
+    totals.accepted += counts.accepted;
+    totals.rejected += counts.rejected;
+    totals.duplicate += counts.duplicate;
+    totals.consecutive += counts.consecutive;
   };
   const settle = async () => {
     if (committing) await committing;
