@@ -44,6 +44,9 @@ export interface StoredSignal {
   newResident: boolean;
 }
 
+/** First key of the advisory lock that serialises intake per municipality (second: its code's hash). */
+const INTAKE_LOCK = 0x5197;
+
 /** The secret as a key object, made once: each of the three keys of a signal would otherwise re-encode it. */
 const secretKeys = new Map<string, KeyObject>();
 
@@ -336,6 +339,11 @@ export async function storeSignals(
   const outcomes: Array<RowOutcome | undefined> = new Array(rows.length);
 
   // Duplicates: references stored before, then repeats within these rows (the first one counts).
+  // One delivery's chunk at a time per municipality, until it commits. Matching decides from what is
+  // committed: two partners' deliveries side by side, one with the resident's BSN and one without, would
+  // each create the resident (under different keys, which no unique index relates) and start two cases.
+  // The Node side of concurrent deliveries (reading, validating, hashing) still runs side by side.
+  await sql`select pg_advisory_xact_lock(${INTAKE_LOCK}, hashtext(${municipality}))`.execute(trx);
   const refs = rows.map((r) => r.record.partnerReference);
   type Earlier = {
     id: string;

@@ -208,6 +208,59 @@ describe('matching residents across BSN and address', () => {
   });
 });
 
+describe('deliveries from several partners at the same time', () => {
+  it('joins every resident once, whatever order the batches list them in', async () => {
+    // Distinct people: matching ignores digits in surnames, so each gets its own letters and house number.
+    const letters = (i: number) => String.fromCharCode(65 + (i % 26), 65 + (Math.floor(i / 26) % 26));
+    const people = Array.from({ length: 300 }, (_, i) => {
+      const p = person();
+      return {
+        ...p,
+        resident: { ...p.resident, surname: `${p.resident.surname}${letters(i)}` },
+        address: { ...p.address, houseNumber: 9_000 + i },
+      };
+    });
+    const partners = await Promise.all(['Zorg', 'Huur', 'Energie', 'Water'].map((t) => partner(t)));
+    // Each partner lists the same residents in its own order, half of them with BSN.
+    const batches = partners.map((_, k) =>
+      people
+        .map((p, i) => ({ p, order: (i * (k * 2 + 1) * 7919) % people.length, bsn: (i + k) % 2 === 0 }))
+        .sort((a, b) => a.order - b.order)
+        .map(({ p, bsn }) => signalFor(p, { bsn })),
+    );
+    const answers = await Promise.all(
+      partners.map((pt, k) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/v1/signal-batches',
+          headers: pt.auth,
+          payload: { signals: batches[k] },
+        }),
+      ),
+    );
+    for (const res of answers) {
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toMatchObject({ accepted: 300, rejected: 0, duplicate: 0 });
+    }
+    const rows = await h.db
+      .selectFrom('signals')
+      .innerJoin('residents', 'residents.id', 'signals.resident_id')
+      .select(['residents.id', 'residents.surname', 'signals.case_key'])
+      .where(
+        'signals.partner_id',
+        'in',
+        partners.map((pt) => pt.partnerId),
+      )
+      .execute();
+    expect(rows).toHaveLength(1_200);
+    const bySurname = new Map<string, Set<string>>();
+    for (const r of rows) bySurname.set(r.surname, (bySurname.get(r.surname) ?? new Set()).add(r.id));
+    expect(bySurname.size).toBe(300);
+    for (const ids of bySurname.values()) expect(ids.size).toBe(1);
+    expect(new Set(rows.map((r) => r.case_key)).size).toBe(300);
+  });
+});
+
 describe('classifying signals as single, multiple or consecutive', () => {
   it('marks a second partner in the same month multiple (both signals), and tells neither partner', async () => {
     const p = person();

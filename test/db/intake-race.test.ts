@@ -4,8 +4,9 @@
  * one and joins the same residents. Nothing is stored twice.
  */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type Db } from '../../db/database.js';
+import { createDatabase, type Db, inTransaction } from '../../db/database.js';
 import { type IntakeRow, type RowOutcome, storeSignals } from '../../db/repositories/intake.js';
 
 let db: Db;
@@ -39,7 +40,7 @@ function row(n: number, tag: string): IntakeRow {
         firstNames: 'Sanne',
         surnamePrefix: null,
         surname: `Gelijktijdig${tag}${n}`,
-        birthDate: '1980-04-0' + ((n % 9) + 1),
+        birthDate: `1980-04-0${(n % 9) + 1}`,
         sex: null,
         phone: null,
         email: null,
@@ -157,5 +158,47 @@ describe('two deliveries at once', () => {
       .execute();
     expect(waterSignals).toHaveLength(10);
     expect(new Set(waterSignals.map((s) => s.resident_id))).toEqual(new Set(residents.map((r) => r.id)));
+  });
+});
+
+describe('inTransaction', () => {
+  it('runs a transaction again when PostgreSQL aborted it to break a deadlock', async () => {
+    const { rows } = await sql<{ id: string }>`
+      insert into partners (name, partner_type)
+      values (${`Slot A ${randomUUID()}`}, 'Huur'), (${`Slot B ${randomUUID()}`}, 'Huur') returning id`.execute(
+      db,
+    );
+    const [a, b] = rows.map((r) => r.id) as [string, string];
+    let attempts = 0;
+    let bothLocked!: () => void;
+    const barrier = new Promise<void>((resolve) => {
+      bothLocked = resolve;
+    });
+    let locked = 0;
+    // Two transactions lock the same two rows in opposite order: one of them is chosen as the deadlock
+    // victim (after deadlock_timeout), and inTransaction runs it again.
+    const lockBoth = (first: string, second: string) =>
+      inTransaction(db, async (trx) => {
+        attempts += 1;
+        await sql`select 1 from partners where id = ${first}::uuid for update`.execute(trx);
+        locked += 1;
+        if (locked === 2) bothLocked();
+        await barrier;
+        await sql`select 1 from partners where id = ${second}::uuid for update`.execute(trx);
+        return 'done';
+      });
+    expect(await Promise.all([lockBoth(a, b), lockBoth(b, a)])).toEqual(['done', 'done']);
+    expect(attempts).toBe(3);
+  });
+
+  it('does not run other failures again', async () => {
+    let attempts = 0;
+    await expect(
+      inTransaction(db, async (trx) => {
+        attempts += 1;
+        await sql`select 1 / 0`.execute(trx);
+      }),
+    ).rejects.toThrow(/division by zero/);
+    expect(attempts).toBe(1);
   });
 });
