@@ -195,8 +195,16 @@ async function main(): Promise<void> {
         const { identities, problems } = readObjectionList(file);
         const options = { municipality, secret: config.MATCHING_SECRET };
         if (command === 'objection:register') {
-          for (const identity of identities) await addObjection(db, { ...options, source }, identity);
-          process.stdout.write(`${municipality}: ${identities.length} residents on the objection register\n`);
+          // Each entry commits with a notice to the resident's case, if any: a worker's dispatcher ends
+          // outreach already running for them (also later, when Temporal is down now).
+          let known = 0;
+          for (const identity of identities) {
+            if ((await addObjection(db, { ...options, source }, identity)) > 0) known += 1;
+          }
+          process.stdout.write(
+            `${municipality}: ${identities.length} residents on the objection register, ` +
+              `${known} of them known from signals (outreach running for them stops)\n`,
+          );
         } else {
           let found = 0;
           for (const identity of identities)

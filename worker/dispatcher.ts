@@ -3,6 +3,7 @@
  * signalWithStart. A Temporal outage delays signals but loses none: a failed hand-over stays queued and is
  * retried on the next pass. Several dispatchers may run at once (rows are claimed with SKIP LOCKED).
  * The workflow ignores a signal id it has already seen, so a hand-over repeated after a crash is harmless.
+ * The same loops deliver the objection outbox (`objection-dispatcher.ts`).
  */
 import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
 import { sql } from 'kysely';
@@ -17,8 +18,9 @@ import {
   newSignal,
 } from '../workflows/messages.js';
 import type { OutreachPolicy } from '../workflows/policy.js';
+import { dispatchObjections, type ObjectionDispatchOptions } from './objection-dispatcher.js';
 
-export interface DispatcherOptions {
+export interface DispatcherOptions extends Pick<ObjectionDispatchOptions, 'objectionCaseKeys'> {
   db: Db;
   client: Client;
   taskQueue: string;
@@ -144,10 +146,10 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
 }
 
 /**
- * Runs `dispatchPending` in `concurrency` loops (default 1; each holds one database connection while a
- * pass runs and has one Temporal call in flight, so more loops start cases faster where the pool allows),
- * each passing again at once while there is work and every `intervalMs` when the queue is empty, until
- * stopped.
+ * Runs `dispatchPending` and `dispatchObjections` in `concurrency` loops (default 1; each holds one
+ * database connection while a pass runs and has one Temporal call in flight, so more loops start cases
+ * faster where the pool allows), each passing again at once while there is work and every `intervalMs`
+ * when the queues are empty, until stopped.
  */
 export function startDispatcher(options: DispatcherOptions & { intervalMs?: number; concurrency?: number }): {
   stop(): Promise<void>;
@@ -156,12 +158,19 @@ export function startDispatcher(options: DispatcherOptions & { intervalMs?: numb
   const wakers = new Set<() => void>();
   const runLoop = async () => {
     while (!stopped) {
+      let busy = false;
       try {
-        const handed = await dispatchPending(options);
-        if (handed > 0) continue;
+        busy = (await dispatchPending(options)) > 0;
       } catch (err) {
         options.logger?.error({ err }, 'dispatcher pass failed');
       }
+      try {
+        // After the signals: an objection waits for its resident's signals still in the intake outbox.
+        if ((await dispatchObjections(options)) > 0) busy = true;
+      } catch (err) {
+        options.logger?.error({ err }, 'objection dispatcher pass failed');
+      }
+      if (busy) continue;
       await new Promise<void>((resolve) => {
         wakers.add(resolve);
         setTimeout(() => {

@@ -73,7 +73,12 @@ export type Outcome =
   /** `recontactDate` is YYYY-MM-DD (re-contact at 08:00 UTC) or a full ISO timestamp. */
   | { kind: 'notNow'; recontactDate: string };
 
-/** Everything that can happen to a case; `at` is the workflow's deterministic clock (epoch ms). */
+/**
+ * Everything that can happen to a case; `at` is the workflow's deterministic clock (epoch ms).
+ * `objection` on a conversation: the resident objected, in that conversation, to creditors sharing their
+ * data; `OBJECTION`: the resident was put on the objection register (by a partner, a caseworker or the
+ * municipality) while the case runs. Both end the running round as objected.
+ */
 export type CaseEvent =
   | { type: 'SIGNAL'; at: number; signal: SignalFacts }
   | { type: 'TIMEOUT'; at: number }
@@ -84,8 +89,17 @@ export type CaseEvent =
       reached: boolean;
       dagdeel: Dagdeel;
       outcome?: Outcome;
+      objection?: boolean;
     }
-  | { type: 'RESIDENT_CONTACT'; at: number; channel: Contactsoort; dagdeel: Dagdeel; outcome: Outcome };
+  | {
+      type: 'RESIDENT_CONTACT';
+      at: number;
+      channel: Contactsoort;
+      dagdeel: Dagdeel;
+      outcome: Outcome;
+      objection?: boolean;
+    }
+  | { type: 'OBJECTION'; at: number };
 
 /** Input of `initialTransition(caseMachine, input)`. */
 export interface CaseInput {
@@ -190,6 +204,16 @@ export const CASE_ACTION_TYPES = [
 /** A signal status that means: no outreach for this signal. */
 export type RejectionStatus = Exclude<Signaalstatus, 'Opgepakt' | 'Nog niet opgepakt'>;
 
+/**
+ * What DDAS records for a resident on the objection register: a signal about them is not picked up, and a
+ * round they object in ends with the same value. DDAS v1.2 has no objection ("bezwaar") value in
+ * EnumSignaalstatus or EnumEindresultaat; "Niet opgepakt: andere reden" is the documented value for a
+ * signal the municipality does not act on for a reason outside the list, in both enums, so an objection
+ * counts the same whether it came before the signal or during the outreach, and a partner learns only
+ * "not picked up", never that (or where) the resident objected.
+ */
+export const OBJECTION_RESULT = 'Niet opgepakt: andere reden' satisfies Eindresultaat & Signaalstatus;
+
 /** An earlier signal as far as the repeat rule needs it. */
 export type EarlierSignal = Pick<CaseSignal, 'partnerId' | 'arrearsSince' | 'amount' | 'receivedAt'>;
 
@@ -205,7 +229,7 @@ export function screenSignal(
   at: number,
 ): RejectionStatus | 'start' {
   const { screening } = signal;
-  if (screening.objected) return 'Niet opgepakt: andere reden';
+  if (screening.objected) return OBJECTION_RESULT;
   if (screening.deceased) return 'Inwoner is overleden';
   if (screening.movedAway) return 'Persoon is geen inwoner (meer) in de gemeente';
   if (screening.knownToDebtHelp) return 'Inwoner al bekend bij schuldhulpverlening';
@@ -462,9 +486,15 @@ const leaveCard = {
 const CONCLUDING_KINDS = OUTCOME_KINDS.filter((k) => k !== 'consent' && k !== 'declined' && k !== 'notNow');
 
 /**
+ * Outcomes an objection cannot come with (help accepted, or contact agreed): the machine ignores the flag
+ * with them, and the caseworker forms refuse it.
+ */
+export const NO_OBJECTION_WITH: readonly OutcomeKind[] = ['consent', 'notNow'];
+
+/**
  * Routes a conversation (a completed task that reached the resident, or the resident's own
- * contact) to its outcome. When the resident gets in touch while a task is open, that task is
- * cancelled first.
+ * contact) to its outcome, or to `objected` when the resident objected in it. When the resident gets
+ * in touch while a task is open, that task is cancelled first.
  */
 function conversation(cancelsOpenTask: boolean) {
   const actions = [
@@ -474,6 +504,8 @@ function conversation(cancelsOpenTask: boolean) {
     'applyOutcome',
   ] as const;
   return [
+    // An objection voiced in the conversation ends the round as objected, whatever else was said.
+    { guard: 'objection', target: '#case.objected', actions },
     { guard: { type: 'outcomeIs', params: { kinds: ['consent'] } }, target: '#case.handedOver', actions },
     { guard: { type: 'outcomeIs', params: { kinds: ['declined'] } }, target: '#case.declined', actions },
     { guard: { type: 'outcomeIs', params: { kinds: ['notNow'] } }, target: '#case.notNow', actions },
@@ -508,6 +540,15 @@ function signalAtEnd(retentionMs: (policy: OutreachPolicy) => number) {
     },
   ] as const;
 }
+
+/**
+ * The resident was put on the objection register while this round runs: the round ends as objected,
+ * cancelling the caseworker task that is open (as a resident's own contact does).
+ */
+const objectionCancellingTask = {
+  OBJECTION: { target: '#case.objected', actions: [cancelTask, 'closeTask'] },
+} as const;
+const objectionWithoutTask = { OBJECTION: { target: '#case.objected' } } as const;
 
 /** TIMEOUT is accepted only once the deadline has passed, so an early or stray timer changes nothing. */
 const timeoutTo = (target: string) => ({ guard: 'deadlinePassed', target }) as const;
@@ -619,6 +660,7 @@ export const caseMachine = setup({
           : 'Definitief geen contact kunnen krijgen',
     }),
     setRejectionResult: assign({ result: ({ context }) => rejectionResult(latestSignal(context).status) }),
+    setObjectionResult: assign({ result: OBJECTION_RESULT, openTask: null }),
   },
   guards: {
     deadlinePassed: ({ context, event }) =>
@@ -632,6 +674,12 @@ export const caseMachine = setup({
       if (event.reached || event.outcome !== undefined || !DAGDELEN.includes(event.dagdeel)) return false;
       const task = context.openTask!;
       return task.attempt < context.policy[task.kind].maxAttempts === params.attemptsLeft;
+    },
+    /** The resident objected in this conversation (an outcome that ends contact, with the flag). */
+    objection: ({ context, event }) => {
+      if (!('objection' in event) || event.objection !== true) return false;
+      const outcome = conversationOutcome(context, event);
+      return outcome !== null && !NO_OBJECTION_WITH.includes(outcome.kind);
     },
     signalIsNew: ({ context, event }) =>
       event.type === 'SIGNAL' && !isKnownSignal(context, event.signal.signalId),
@@ -711,16 +759,17 @@ export const caseMachine = setup({
         waitFor((p) => p.letterWaitMs),
       ],
       exit: 'clearDeadline',
-      on: { TIMEOUT: timeoutTo('phone'), RESIDENT_CONTACT: conversation(false) },
+      on: { TIMEOUT: timeoutTo('phone'), RESIDENT_CONTACT: conversation(false), ...objectionWithoutTask },
     },
     phone: {
       initial: 'calling',
-      on: { RESIDENT_CONTACT: conversation(false) },
+      on: { RESIDENT_CONTACT: conversation(false), ...objectionWithoutTask },
       states: {
         /** A caseworker task is open; people are not timed out, so no deadline here. */
         calling: {
           entry: startTask('phone'),
           on: {
+            ...objectionCancellingTask,
             RESIDENT_CONTACT: conversation(true),
             TASK_COMPLETED: [
               ...conversation(false),
@@ -754,11 +803,12 @@ export const caseMachine = setup({
     },
     visit: {
       initial: 'visiting',
-      on: { RESIDENT_CONTACT: conversation(false) },
+      on: { RESIDENT_CONTACT: conversation(false), ...objectionWithoutTask },
       states: {
         visiting: {
           entry: startTask('visit'),
           on: {
+            ...objectionCancellingTask,
             RESIDENT_CONTACT: conversation(true),
             TASK_COMPLETED: [
               ...conversation(false),
@@ -800,7 +850,11 @@ export const caseMachine = setup({
     awaitingResponse: {
       entry: waitFor((p) => p.afterLastCardWaitMs),
       exit: 'clearDeadline',
-      on: { TIMEOUT: timeoutTo('unreachable'), RESIDENT_CONTACT: conversation(false) },
+      on: {
+        TIMEOUT: timeoutTo('unreachable'),
+        RESIDENT_CONTACT: conversation(false),
+        ...objectionWithoutTask,
+      },
     },
     /** The resident wants contact later: confirm the date by letter, then run the ladder again. */
     notNow: {
@@ -819,6 +873,7 @@ export const caseMachine = setup({
       on: {
         TIMEOUT: { ...timeoutTo('letter'), actions: 'startNewRound' },
         RESIDENT_CONTACT: conversation(false),
+        ...objectionWithoutTask,
       },
     },
     /** Consent signed: the resident moves on to debt help, with its own dossier and retention. */
@@ -864,6 +919,21 @@ export const caseMachine = setup({
         notifyPartner('not_picked_up'),
         'markAllNotified',
         waitFor((p) => p.retention.notPickedUpMs),
+      ],
+      exit: 'clearDeadline',
+      on: { TIMEOUT: timeoutTo('deleting'), SIGNAL: signalAtEnd((p) => p.retention.notPickedUpMs) },
+    },
+    /**
+     * The resident objected to creditors sharing their data (on the register, or in a conversation) while
+     * the round ran: no further letters, calls or visits. The partners learn "not picked up" only, and the
+     * data goes after the retention of a decline, since nothing may be done with it.
+     */
+    objected: {
+      entry: [
+        'setObjectionResult',
+        notifyPartner('not_picked_up'),
+        'markAllNotified',
+        waitFor((p) => p.retention.afterDeclineMs),
       ],
       exit: 'clearDeadline',
       on: { TIMEOUT: timeoutTo('deleting'), SIGNAL: signalAtEnd((p) => p.retention.notPickedUpMs) },

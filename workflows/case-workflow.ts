@@ -10,6 +10,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -25,6 +26,8 @@ import {
   completeTask,
   getCaseView,
   newSignal,
+  OBJECTION_PATCH,
+  objectionRegistered,
   recordResidentContact,
 } from './messages.js';
 import {
@@ -51,15 +54,33 @@ export function stageOf(value: unknown): string {
   return typeof value === 'string' ? value : (Object.keys(value as object)[0] ?? 'unknown');
 }
 
-function toEvent(envelope: CaseEventEnvelope): CaseEvent {
+/**
+ * The machine event of a queued envelope. `objections` false drops a conversation's objection flag: the
+ * machine then routes the conversation as it did before objections ended rounds (see `OBJECTION_PATCH`).
+ */
+function toEvent(envelope: CaseEventEnvelope, objections = true): CaseEvent {
   switch (envelope.kind) {
     case 'signal':
       return { type: 'SIGNAL', at: envelope.at, signal: envelope.signal };
     case 'task':
-      return { type: 'TASK_COMPLETED', at: envelope.at, ...envelope.completion };
+      return { type: 'TASK_COMPLETED', at: envelope.at, ...objectionKept(envelope.completion, objections) };
     case 'contact':
-      return { type: 'RESIDENT_CONTACT', at: envelope.at, ...envelope.contact };
+      return { type: 'RESIDENT_CONTACT', at: envelope.at, ...objectionKept(envelope.contact, objections) };
+    case 'objection':
+      return { type: 'OBJECTION', at: envelope.at };
   }
+}
+
+/** A caseworker's message with its objection flag only when it is set and honoured. */
+function objectionKept<T extends { objection?: boolean }>({ objection, ...rest }: T, objections: boolean) {
+  return objections && objection === true ? { ...rest, objection } : rest;
+}
+
+/** Whether a caseworker's message says the resident objected in the conversation. */
+function carriesObjection(envelope: CaseEventEnvelope): boolean {
+  if (envelope.kind === 'task') return envelope.completion.objection === true;
+  if (envelope.kind === 'contact') return envelope.contact.objection === true;
+  return false;
 }
 
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> {
@@ -142,6 +163,16 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       snapshot?.context.signals.some((s) => s.signalId === signal.signalId) ||
       inbox.some((e) => e.kind === 'signal' && e.signal.signalId === signal.signalId);
     if (!seen) inbox.push({ kind: 'signal', at: Date.now(), signal });
+  });
+  setHandler(objectionRegistered, (objection) => {
+    const envelope: CaseEventEnvelope = { kind: 'objection', at: Date.now(), objection };
+    // Nothing changes, not even a wake-up of the waiting loop, unless a round runs or queued events may
+    // start one; a second notice while one is queued adds nothing.
+    if (snapshot && inbox.length === 0 && !snapshot.can(toEvent(envelope))) return;
+    if (inbox.some((e) => e.kind === 'objection')) return;
+    // Histories from before objections ended rounds ignored this signal (it had no handler): so do replays.
+    if (!patched(OBJECTION_PATCH)) return;
+    inbox.push(envelope);
   });
   const validate = (envelope: CaseEventEnvelope) => {
     const reason = refusal(envelope);
@@ -284,6 +315,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
 
   /** Feeds one event to the machine and carries out what it returns. */
   const process = async (envelope: CaseEventEnvelope): Promise<void> => {
+    // An objection that queued behind an event which ended the round (or an empty case) changes nothing.
+    if (envelope.kind === 'objection' && !snapshot?.can(toEvent(envelope))) return;
     processedThisRun += 1;
     if (!snapshot) {
       if (envelope.kind !== 'signal') {
@@ -313,12 +346,15 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       return;
     }
     // Re-check: an earlier queued event may have changed what the machine accepts since validation.
-    const failure = envelope.kind === 'signal' ? null : refusalAfterQueue(envelope);
+    const failure =
+      envelope.kind === 'signal' || envelope.kind === 'objection' ? null : refusalAfterQueue(envelope);
     if (failure) {
       settled.set(envelope, failure);
       return;
     }
-    const [next, actions] = transition(caseMachine, snapshot, toEvent(envelope));
+    // Only code that knows the patch honours a conversation's objection; old histories replay without it.
+    const objections = carriesObjection(envelope) && patched(OBJECTION_PATCH);
+    const [next, actions] = transition(caseMachine, snapshot, toEvent(envelope, objections));
     snapshot = next;
     if (envelope.kind === 'task') {
       const { completion } = envelope;
@@ -333,7 +369,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     }
     await execute(actions, envelope.at);
     await project(envelope.at);
-    if (envelope.kind !== 'signal') settled.set(envelope, null);
+    if (envelope.kind === 'task' || envelope.kind === 'contact') settled.set(envelope, null);
   };
 
   const refusalAfterQueue = (envelope: CaseEventEnvelope): string | null => {

@@ -33,7 +33,8 @@ export interface CaseWorkflowInput {
 export type CaseEventEnvelope =
   | { kind: 'signal'; at: number; signal: SignalFacts }
   | { kind: 'task'; at: number; completion: TaskCompletion }
-  | { kind: 'contact'; at: number; contact: ResidentContact };
+  | { kind: 'contact'; at: number; contact: ResidentContact }
+  | { kind: 'objection'; at: number; objection: ObjectionNotice };
 
 /** What a caseworker recorded for a task. */
 export interface TaskCompletion {
@@ -41,6 +42,8 @@ export interface TaskCompletion {
   reached: boolean;
   dagdeel: Dagdeel;
   outcome?: Outcome;
+  /** The resident objected in this conversation to creditors sharing their data: the round ends objected. */
+  objection?: boolean;
 }
 
 /** The resident contacted the team (by phone, e-mail, at the desk) and what came of it. */
@@ -48,7 +51,21 @@ export interface ResidentContact {
   channel: Contactsoort;
   dagdeel: Dagdeel;
   outcome: Outcome;
+  /** As in `TaskCompletion`. */
+  objection?: boolean;
 }
+
+/** The resident was put on the objection register; only the id of the delivery, never who or why. */
+export interface ObjectionNotice {
+  /** The id of the objection delivery (outbox row) that sent it. */
+  deliveryId: string;
+}
+
+/**
+ * The `patched()` id of the objection handling (the `objectionRegistered` signal and the `objection` flag
+ * of a conversation). Histories recorded before it carry no marker and replay as they ran.
+ */
+export const OBJECTION_PATCH = 'objection-ends-round';
 
 /** What callers see of a case. */
 export interface CaseView {
@@ -67,6 +84,12 @@ export interface CaseView {
 
 /** A new arrears signal for the resident (also the start signal). */
 export const newSignal = defineSignal<[SignalFacts]>('newSignal');
+/**
+ * The resident is on the objection register: a running round ends as objected (open task cancelled, no
+ * further outreach); after the round ended, or before the case started, it changes nothing. Sent by the
+ * objection outbox (`worker/objection-dispatcher.ts`), possibly more than once.
+ */
+export const objectionRegistered = defineSignal<[ObjectionNotice]>('objectionRegistered');
 /** A caseworker completes a phone or visit task; refused when the task is not open. */
 export const completeTask = defineUpdate<CaseView, [TaskCompletion]>('completeTask');
 /** The resident responded on their own; refused when the case can no longer take it. */

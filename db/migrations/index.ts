@@ -14,6 +14,7 @@ import * as m0009 from './2026_11_27_0009_intake_matching.js';
 import * as m0010 from './2026_11_27_0010_inbox_mine.js';
 import * as m0011 from './2026_11_27_0011_case_rounds.js';
 import * as m0012 from './2026_11_27_0012_signal_reference_check.js';
+import * as m0013 from './2026_11_27_0013_objection_deliveries.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0010_inbox_mine': m0010,
   '2026_11_27_0011_case_rounds': m0011,
   '2026_11_27_0012_signal_reference_check': m0012,
+  '2026_11_27_0013_objection_deliveries': m0013,
 };

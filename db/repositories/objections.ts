@@ -7,9 +7,14 @@
  * carry either. So an identity that has both is registered under both keys, and any later signal finds it.
  * Every write goes through `putOnRegister` here: by identity (partners, paper lists) or by a case's
  * stored resident (caseworkers).
+ *
+ * A resident may have a case running when the objection comes in. So the same transaction that writes the
+ * register entry queues an objection delivery (`objection_deliveries`, an outbox) for every stored resident
+ * it flags; the dispatcher beside the workers signals their case workflows, whose running round then ends
+ * (see `worker/objection-dispatcher.ts`). The register entry never waits for Temporal.
  */
-import { sql } from 'kysely';
-import type { Db } from '../database.js';
+import { type ColumnType, type Generated, type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, Db } from '../database.js';
 import type { ObjectionsTable } from '../tables/intake.table.js';
 import type { Resident } from '../tables/residents.table.js';
 import { matchKeyOf, type SignalRecord } from './intake.js';
@@ -33,6 +38,34 @@ export type ObjectionSource = 'partner' | 'visit';
 export interface RegisterOptions {
   municipality: string;
   secret: string;
+}
+
+/**
+ * The objection outbox (migration 0013): one row per resident case to tell, ids and keys only. Declared
+ * here with `withObjectionDeliveries` until the table joins the `Database` interface.
+ */
+export interface ObjectionDeliveriesTable {
+  id: Generated<string>;
+  municipality: string;
+  case_key: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  /** Not before this moment: a caseworker's own update goes first; a failed hand-over backs off. */
+  deliver_after: ColumnType<Date, Date | undefined, Date>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  delivered_at: Date | null;
+  /** How it was settled: the workflow was signalled, no case ran, or the objection was withdrawn first. */
+  outcome: ObjectionDeliveryOutcome | null;
+}
+export type ObjectionDeliveryOutcome = 'signalled' | 'no_case' | 'withdrawn';
+
+type WithDeliveries = Database & { objection_deliveries: ObjectionDeliveriesTable };
+
+/** The handle (or transaction) with the objection outbox table known to its types. */
+export function withObjectionDeliveries(db: Db): Kysely<WithDeliveries>;
+export function withObjectionDeliveries(db: Transaction<Database>): Transaction<WithDeliveries>;
+export function withObjectionDeliveries(db: Db | Transaction<Database>) {
+  return db.withTables<{ objection_deliveries: ObjectionDeliveriesTable }>();
 }
 
 /**
@@ -78,16 +111,18 @@ export function objectionKeys(secret: string, identity: ObjectionIdentity): stri
 }
 
 /**
- * Puts register keys on the register (idempotent: a key already there keeps its first source and date)
- * and flags the stored residents with those keys, so their next signals start no outreach.
+ * Puts register keys on the register (idempotent: a key already there keeps its first source and date),
+ * flags the stored residents with those keys, so their next signals start no outreach, and queues an
+ * objection delivery for each of them, so a round already running ends too. One transaction: the delivery
+ * exists exactly when the entry does. Returns how many residents' cases are to be told.
  */
 async function putOnRegister(
   db: Db,
-  options: { municipality: string; source: ObjectionSource },
+  options: { municipality: string; source: ObjectionSource; deliverAfterMs?: number | undefined },
   keys: readonly string[],
-): Promise<void> {
-  if (keys.length === 0) return;
-  await db.transaction().execute(async (trx) => {
+): Promise<number> {
+  if (keys.length === 0) return 0;
+  return db.transaction().execute(async (trx) => {
     await trx
       .insertInto('objections')
       .values(
@@ -95,22 +130,39 @@ async function putOnRegister(
       )
       .onConflict((oc) => oc.columns(['municipality', 'match_key']).doNothing())
       .execute();
-    await trx
+    const flagged = await trx
       .updateTable('residents')
       .set({ objected: true })
       .where('municipality', '=', options.municipality)
       .where((eb) => eb.or([eb('match_key', 'in', [...keys]), eb('address_key', 'in', [...keys])]))
+      .returning('case_key')
       .execute();
+    if (flagged.length === 0) return 0;
+    // Every flagged resident, not only those with a case row yet: a case may be starting this very moment.
+    await withObjectionDeliveries(trx)
+      .insertInto('objection_deliveries')
+      .values(
+        flagged.map((r) => ({
+          municipality: options.municipality,
+          case_key: r.case_key,
+          deliver_after: sql<Date>`now() + ${`${options.deliverAfterMs ?? 0} milliseconds`}::interval`,
+        })),
+      )
+      .execute();
+    return flagged.length;
   });
 }
 
-/** Puts a resident, given by identity (partner report, paper list), on the register under each of its keys. */
+/**
+ * Puts a resident, given by identity (partner report, paper list), on the register under each of its keys;
+ * returns how many stored residents (each with their case) it flagged: 0 when none is known.
+ */
 export async function addObjection(
   db: Db,
   options: RegisterOptions & { source: ObjectionSource },
   identity: ObjectionIdentity,
-): Promise<void> {
-  await putOnRegister(db, options, objectionKeys(options.secret, identity));
+): Promise<number> {
+  return putOnRegister(db, options, objectionKeys(options.secret, identity));
 }
 
 /** The identity of a stored resident: both keys when the row has a BSN, since signals may come without. */
@@ -144,10 +196,11 @@ export function identityOfResident(
  * contact), with source `visit`: the resident's stored keys (match key, and address key, so a BSN resident
  * is also recognised in signals without a BSN). With the matching secret also the keys computed from
  * their identity (for rows stored before address keys existed). False when the personal data is gone.
+ * `deliverAfterMs` holds the objection delivery back, so the caseworker's own update reaches the case first.
  */
 export async function addObjectionForCase(
   db: Db,
-  options: { municipality: string; secret?: string | undefined },
+  options: { municipality: string; secret?: string | undefined; deliverAfterMs?: number },
   c: { case_key: string },
 ): Promise<boolean> {
   const resident = await db
@@ -162,7 +215,11 @@ export async function addObjectionForCase(
   if (options.secret) {
     for (const key of objectionKeys(options.secret, identityOfResident(resident))) keys.add(key);
   }
-  await putOnRegister(db, { municipality: options.municipality, source: 'visit' }, [...keys]);
+  await putOnRegister(
+    db,
+    { municipality: options.municipality, source: 'visit', deliverAfterMs: options.deliverAfterMs },
+    [...keys],
+  );
   return true;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The objection register on the real Temporal dev server and PostgreSQL: partners report objections
  * (`POST /api/v1/objections`), caseworkers record them with an outcome, and in both cases a later signal
- * for that resident (through `POST /api/v1/signals`) is not picked up and starts no outreach.
+ * for that resident (through `POST /api/v1/signals`) is not picked up and starts no outreach, while a round
+ * of outreach already running ends as objected (through the objection outbox, `dispatchObjections`).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -9,15 +10,23 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { OWN_UPDATE_FIRST_MS } from '../../api/routes/caseworkers/complete-task.js';
+import { buildServer } from '../../api/server.js';
 import { ensurePartner } from '../../db/repositories/intake.js';
-import { objectionKeys } from '../../db/repositories/objections.js';
+import { objectionKeys, withObjectionDeliveries } from '../../db/repositories/objections.js';
 import { createPartnerToken } from '../../db/repositories/partner-tokens.js';
 import { loadConfig } from '../../lib/config.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
+import { dispatchObjections } from '../../worker/objection-dispatcher.js';
+import { OBJECTION_RESULT } from '../../workflows/case-machine.js';
+import { caseWorkflowId } from '../../workflows/messages.js';
 import { startApiHarness } from '../helpers/api.js';
 import { MUNICIPALITY } from '../helpers/fixtures.js';
+import { freePort } from '../helpers/ports.js';
 import type { TestHarness } from '../helpers/temporal.js';
 import { eventually, makeUser, openTask, signIn, testPolicy } from './caseworker-helpers.js';
 
@@ -166,17 +175,74 @@ const registerRows = (p: Person, parts: { bsn?: boolean; person?: boolean }) => 
     .execute();
 };
 
+/** A resident (with a BSN) whose case has sent its letter and now has its first call open. */
+async function caseWithPhoneTask() {
+  const insurer = await partner('Zorg');
+  const p = person(true);
+  const first = await sendSignal(insurer.headers, p, true);
+  const { case_key } = await dispatch(first.signalId);
+  const task = await openTask(h.db, case_key, 'phone', 1);
+  return { insurer, p, task, caseKey: case_key };
+}
+
+/** `POST /api/v1/objections` with a partner's headers (on `server`, default the app over the real servers). */
+const postObjection = (headers: Record<string, string>, payload: object, server: FastifyInstance = app) =>
+  server.inject({ method: 'POST', url: '/api/v1/objections', headers, payload });
+
+/** The objection outbox rows of a resident's case. */
+const deliveriesOf = (caseKey: string) =>
+  withObjectionDeliveries(h.db)
+    .selectFrom('objection_deliveries')
+    .select(['outcome', 'attempts', 'last_error', 'delivered_at', 'deliver_after'])
+    .where('case_key', '=', caseKey)
+    .orderBy('created_at')
+    .execute();
+
+const deliverObjections = (caseKey: string, client: Client = h.client) =>
+  dispatchObjections({ db: h.db, client, objectionCaseKeys: [caseKey], handOverTimeoutMs: 2_000 });
+
+/** What a running case has done so far: stage and result, open tasks, letters sent. */
+async function caseState(caseKey: string) {
+  const c = await h.db
+    .selectFrom('cases')
+    .select(['id', 'stage', 'result'])
+    .where('case_key', '=', caseKey)
+    .orderBy('started_at', 'desc')
+    .executeTakeFirstOrThrow();
+  const tasks = await h.db
+    .selectFrom('tasks')
+    .select(['kind', 'status'])
+    .where('case_id', '=', c.id)
+    .orderBy('created_at')
+    .execute();
+  const letters = await h.db
+    .selectFrom('outbound_messages')
+    .select('template')
+    .where('case_id', '=', c.id)
+    .execute();
+  return { ...c, tasks, letters: letters.map((l) => l.template) };
+}
+
+/** Waits until the case's round has ended as objected. */
+const objectedRound = (caseKey: string) =>
+  eventually(async () => {
+    const state = await caseState(caseKey);
+    return state.result === OBJECTION_RESULT ? state : undefined;
+  });
+
+/** Waits until the case's round has ended as objected, and the workflow has finished (data deleted). */
+async function objectedAndClosed(caseKey: string) {
+  const ended = await objectedRound(caseKey);
+  await h.client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, caseKey)).result();
+  return { ended, closed: await caseState(caseKey) };
+}
+
 describe('POST /api/v1/objections', () => {
   it("keeps a later signal from any partner from starting outreach: 'Niet opgepakt: andere reden'", async () => {
     const insurer = await partner('Zorg');
     const landlord = await partner('Huur');
     const p = person();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/objections',
-      headers: landlord.headers,
-      payload: objectionOf(p),
-    });
+    const res = await postObjection(landlord.headers, objectionOf(p));
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({
       status: 'registered',
@@ -200,8 +266,7 @@ describe('POST /api/v1/objections', () => {
     const a = await partner('Water');
     const b = await partner('Energie');
     const p = person();
-    const send = (headers: Record<string, string>) =>
-      app.inject({ method: 'POST', url: '/api/v1/objections', headers, payload: objectionOf(p) });
+    const send = (headers: Record<string, string>) => postObjection(headers, objectionOf(p));
     const first = await send(a.headers);
     const again = await send(a.headers);
     const other = await send(b.headers);
@@ -215,12 +280,7 @@ describe('POST /api/v1/objections', () => {
   it('registers BSN and birth date + address alike, so signals with and without a BSN are both stopped', async () => {
     const insurer = await partner('Zorg');
     const p = person(true);
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/objections',
-      headers: insurer.headers,
-      payload: objectionOf(p, { bsn: true, person: true }),
-    });
+    const res = await postObjection(insurer.headers, objectionOf(p, { bsn: true, person: true }));
     expect(res.statusCode).toBe(201);
     expect(await registerRows(p, { bsn: true, person: true })).toHaveLength(2);
     expect((await sendSignal(insurer.headers, p, true)).status).toBe(OBJECTED);
@@ -233,12 +293,7 @@ describe('POST /api/v1/objections', () => {
     const p = person(true);
     const first = await sendSignal(insurer.headers, p, true);
     expect(first.status).toBe('Nog niet opgepakt');
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/objections',
-      headers: landlord.headers,
-      payload: objectionOf(p, { person: true }),
-    });
+    const res = await postObjection(landlord.headers, objectionOf(p, { person: true }));
     expect(res.statusCode).toBe(201);
     const resident = await h.db
       .selectFrom('residents as r')
@@ -252,8 +307,7 @@ describe('POST /api/v1/objections', () => {
 
   it('refuses invalid identities with every field and reason, never echoing a value', async () => {
     const { headers } = await partner('Huur');
-    const post = (payload: unknown) =>
-      app.inject({ method: 'POST', url: '/api/v1/objections', headers, payload: payload as object });
+    const post = (payload: unknown) => postObjection(headers, payload as object);
     const problemsOf = async (payload: unknown) => {
       const res = await post(payload);
       expect(res.statusCode).toBe(422);
@@ -335,17 +389,102 @@ describe('POST /api/v1/objections', () => {
 
     const a = await partner('Huur');
     const b = await partner('Zorg');
-    await app.inject({
-      method: 'POST',
-      url: '/api/v1/objections',
-      headers: a.headers,
-      payload: objectionOf(p),
-    });
+    await postObjection(a.headers, objectionOf(p));
     for (const method of ['GET', 'DELETE'] as const) {
       const res = await app.inject({ method, url: '/api/v1/objections', headers: b.headers });
       expect(res.statusCode).toBe(404);
     }
     expect(await registerRows(p, { person: true })).toHaveLength(1);
+  });
+
+  it('ends a round already running: the open call is cancelled and no further letter goes out', async () => {
+    const { p, caseKey: case_key } = await caseWithPhoneTask();
+    const landlord = await partner('Huur');
+    const running = await caseState(case_key);
+    expect(running.letters).toEqual(['first']);
+    expect(running.tasks).toEqual([{ kind: 'phone', status: 'open' }]);
+
+    // Another partner reports the objection, naming the resident without the BSN.
+    const res = await postObjection(landlord.headers, objectionOf(p));
+    expect(res.statusCode).toBe(201);
+    expect(await deliverObjections(case_key)).toBe(1);
+
+    const { ended, closed } = await objectedAndClosed(case_key);
+    expect(ended.stage).toBe('objected');
+    expect(closed.stage).toBe('closed');
+    expect(closed.tasks).toEqual([{ kind: 'phone', status: 'cancelled' }]);
+    expect(closed.letters).toEqual(['first']);
+    const notified = await h.db
+      .selectFrom('partner_notifications')
+      .select('message')
+      .where('case_id', '=', closed.id)
+      .execute();
+    expect(notified).toEqual([{ message: 'not_picked_up' }]);
+    const rounds = await h.db
+      .selectFrom('case_rounds')
+      .select(['round', 'result'])
+      .where('case_id', '=', closed.id)
+      .execute();
+    expect(rounds).toEqual([{ round: 1, result: OBJECTION_RESULT }]);
+    expect(await deliveriesOf(case_key)).toEqual([expect.objectContaining({ outcome: 'signalled' })]);
+  });
+
+  it('changes nothing for a resident without a running case', async () => {
+    const insurer = await partner('Zorg');
+    // Never signalled: the register takes the entry, and there is no case to tell.
+    const stranger = person(true);
+    const unknown = await postObjection(insurer.headers, objectionOf(stranger, { bsn: true, person: true }));
+    expect(unknown.statusCode).toBe(201);
+    expect(await registerRows(stranger, { bsn: true, person: true })).toHaveLength(2);
+
+    // Known, but their case workflow no longer runs: the notice finds no case and is settled.
+    const { p, caseKey: case_key } = await caseWithPhoneTask();
+    await h.client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, case_key)).terminate('test: case gone');
+    const res = await postObjection(insurer.headers, objectionOf(p, { bsn: true }));
+    expect(res.statusCode).toBe(201);
+    expect(res.body).toBe(unknown.body);
+    expect(await deliverObjections(case_key)).toBe(1);
+    expect(await deliveriesOf(case_key)).toEqual([expect.objectContaining({ outcome: 'no_case' })]);
+    expect(await deliverObjections(case_key)).toBe(0);
+  });
+
+  it('answers 201 while Temporal is down, and ends the running round once it is back', async () => {
+    const dead = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}` }) });
+    const offline = await buildServer({
+      db: h.db,
+      temporal: dead,
+      taskQueue: h.taskQueue,
+      municipality: MUNICIPALITY,
+      config: loadConfig({ MATCHING_SECRET: SECRET }),
+    });
+    try {
+      const { insurer, p, caseKey: case_key } = await caseWithPhoneTask();
+      const res = await postObjection(insurer.headers, objectionOf(p, { bsn: true }), offline);
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ status: 'registered' });
+
+      // The dispatcher cannot reach Temporal: the notice stays queued and backs off.
+      expect(await deliverObjections(case_key, dead)).toBe(0);
+      const [waiting] = await deliveriesOf(case_key);
+      expect(waiting).toMatchObject({ outcome: null, delivered_at: null, attempts: 1 });
+      expect(waiting?.last_error).toBeTruthy();
+      expect(waiting!.deliver_after.getTime()).toBeGreaterThan(Date.now());
+      expect((await caseState(case_key)).tasks).toEqual([{ kind: 'phone', status: 'open' }]);
+
+      // Back: once the back-off has passed, the round ends.
+      await withObjectionDeliveries(h.db)
+        .updateTable('objection_deliveries')
+        .set({ deliver_after: sql<Date>`now()` })
+        .where('case_key', '=', case_key)
+        .execute();
+      expect(await deliverObjections(case_key)).toBe(1);
+      const { closed } = await objectedAndClosed(case_key);
+      expect(closed.tasks).toEqual([{ kind: 'phone', status: 'cancelled' }]);
+      expect(closed.letters).toEqual(['first']);
+    } finally {
+      await offline.close();
+      await dead.connection.close();
+    }
   });
 
   it('is described in /openapi.json', async () => {
@@ -361,15 +500,6 @@ describe('POST /api/v1/objections', () => {
 });
 
 describe('objection recorded by a caseworker', () => {
-  async function caseWithPhoneTask() {
-    const insurer = await partner('Zorg');
-    const p = person(true);
-    const first = await sendSignal(insurer.headers, p, true);
-    const { case_key } = await dispatch(first.signalId);
-    const task = await openTask(h.db, case_key, 'phone', 1);
-    return { insurer, p, task, caseKey: case_key };
-  }
-
   const formPost = (url: string, cookie: string, fields: Record<string, string>) =>
     app.inject({
       method: 'POST',
@@ -422,6 +552,26 @@ describe('objection recorded by a caseworker', () => {
     expect(casePage.body).toContain('Deze inwoner staat in het bezwaarregister');
     expect(casePage.body).toContain('vastgelegd door een medewerker');
 
+    // The round ends as objected with the call recorded; the task is done, and no letter follows.
+    const ended = await objectedRound(caseKey);
+    expect(ended.stage).toBe('objected');
+    expect(ended.tasks).toEqual([{ kind: 'phone', status: 'completed' }]);
+    expect(ended.letters).toEqual(['first']);
+    const attempts = await h.db
+      .selectFrom('contact_attempts')
+      .select(['soort', 'bereikt'])
+      .where('case_id', '=', task.case_id)
+      .orderBy('attempted_at')
+      .execute();
+    expect(attempts).toEqual([
+      { soort: 'Brief', bereikt: false },
+      { soort: 'Telefoon', bereikt: true },
+    ]);
+    // The register's own notice waits, so the caseworker's update came first; it then finds the round over.
+    const [notice] = await deliveriesOf(caseKey);
+    expect(notice).toMatchObject({ outcome: null, attempts: 0 });
+    expect(notice!.deliver_after.getTime()).toBeGreaterThan(Date.now() + OWN_UPDATE_FIRST_MS - 30_000);
+
     // A later signal from another partner, with or without the BSN, is not picked up.
     const landlord = await partner('Huur');
     expect((await sendSignal(landlord.headers, p, false)).status).toBe(OBJECTED);
@@ -450,7 +600,7 @@ describe('objection recorded by a caseworker', () => {
   it('takes the objection through the JSON API with a resident contact, and refuses it with consent', async () => {
     const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
     const { cookie, csrf } = await signIn(app, user);
-    const { p, task } = await caseWithPhoneTask();
+    const { p, task, caseKey } = await caseWithPhoneTask();
     const headers = { cookie, 'x-csrf-token': csrf };
 
     const withConsent = await app.inject({
@@ -473,6 +623,11 @@ describe('objection recorded by a caseworker', () => {
       payload: { channel: 'desk', outcome: { kind: 'selfManaged' }, objection: true },
     });
     expect(res.statusCode).toBe(200);
+    // The planned call is cancelled and the round ends as objected.
+    const { ended, closed } = await objectedAndClosed(caseKey);
+    expect(ended.stage).toBe('objected');
+    expect(closed.tasks).toEqual([{ kind: 'phone', status: 'cancelled' }]);
+    expect(closed.letters).toEqual(['first']);
     // The resident's stored keys (BSN and birth date + address) both go on the register.
     const rows = await registerRows(p, { bsn: true, person: true });
     expect(rows.map((r) => r.source)).toEqual(['visit', 'visit']);
@@ -525,7 +680,17 @@ describe('npm run admin -- objection:...', () => {
         .executeTakeFirstOrThrow()
         .then((r) => r.objected);
     const registered = await admin('objection:register', file, '--municipality', MUNICIPALITY);
-    expect(registered).toContain(`${MUNICIPALITY}: 2 residents on the objection register`);
+    expect(registered).toContain(
+      `${MUNICIPALITY}: 2 residents on the objection register, 1 of them known from signals`,
+    );
+    const knownCase = await h.db
+      .selectFrom('signals')
+      .select('case_key')
+      .where('id', '=', known.signalId)
+      .executeTakeFirstOrThrow();
+    // The known resident's case is to be told (here it never started: the notice waits for the signal).
+    expect(await deliveriesOf(knownCase.case_key)).toEqual([expect.objectContaining({ outcome: null })]);
+    expect(await deliverObjections(knownCase.case_key)).toBe(0);
     expect(registered).toContain('line 4, resident.bsn: voldoet niet aan de elfproef');
     expect(registered).toContain('exit 1');
     for (const value of [a.resident.surname, b.resident.surname, b.address.postcode, '123456789']) {

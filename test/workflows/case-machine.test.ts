@@ -7,6 +7,7 @@ import {
   type CaseEvent,
   type CaseInput,
   caseMachine,
+  OBJECTION_RESULT,
   type Outcome,
   type SignalFacts,
   screenSignal,
@@ -524,6 +525,117 @@ describe('what the machine refuses (the Update validator)', () => {
   });
 });
 
+describe('an objection while outreach runs', () => {
+  it('ends the round at the letter: no call follows, the partner hears "not picked up", data goes after 14 days', () => {
+    const c = openCase();
+    const at = T0 + DAY_MS;
+    c.send({ type: 'OBJECTION', at });
+    expect(c.stage).toBe('objected');
+    expect(c.context.result).toBe(OBJECTION_RESULT);
+    expect(OBJECTION_RESULT).toBe('Niet opgepakt: andere reden');
+    expect(types(c.actions)).toEqual(['notifyPartner']);
+    expect(find(c.actions, 'notifyPartner')).toEqual({
+      step: 'r1-feedback',
+      signalIds: ['sig-1'],
+      message: 'not_picked_up',
+    });
+    expect(c.context.deadline).toBe(at + DEFAULT_POLICY.retention.afterDeclineMs);
+    // The letter's wait is over, yet no call is planned: only the deletion follows.
+    expect(c.snapshot.can({ type: 'TIMEOUT', at: T0 + 7 * DAY_MS })).toBe(false);
+    c.timeout();
+    expect(c.stage).toBe('closed');
+    expect(types(c.actions)).toEqual(['deletePersonalData']);
+  });
+
+  it('cancels the open phone task, and the task can no longer be completed', () => {
+    const c = openCase().timeout();
+    const taskId = c.context.openTask!.taskId;
+    c.send({ type: 'OBJECTION', at: c.now() + HOUR_MS });
+    expect(c.stage).toBe('objected');
+    expect(types(c.actions)).toEqual(['cancelTask', 'notifyPartner']);
+    expect(find(c.actions, 'cancelTask')).toEqual({ step: `${taskId}-cancel`, taskId });
+    expect(c.context.openTask).toBeNull();
+    const late = {
+      type: 'TASK_COMPLETED',
+      at: c.now() + HOUR_MS,
+      taskId,
+      reached: false,
+      dagdeel: 'Middag',
+    } as const;
+    expect(c.snapshot.can(late)).toBe(false);
+  });
+
+  it('ends the round between calls, at a home visit, after the last card and during a "not now" wait', () => {
+    const betweenCalls = openCase().timeout().completeTask(false);
+    expect(betweenCalls.snapshot.value).toEqual({ phone: 'waiting' });
+    betweenCalls.send({ type: 'OBJECTION', at: betweenCalls.now() + HOUR_MS });
+    expect(types(betweenCalls.actions)).toEqual(['notifyPartner']);
+
+    const atVisit = openCase(aSignal({ crisis: true }), { ...DEFAULT_POLICY, crisisStart: 'visit' });
+    atVisit.send({ type: 'OBJECTION', at: atVisit.now() + HOUR_MS });
+    expect(types(atVisit.actions)).toEqual(['cancelTask', 'notifyPartner']);
+
+    const policy = { ...DEFAULT_POLICY, phone: { ...DEFAULT_POLICY.phone, maxAttempts: 1 } };
+    const afterCards = openCase(aSignal(), { ...policy, visit: { ...policy.visit, maxAttempts: 1 } })
+      .timeout()
+      .completeTask(false)
+      .completeTask(false);
+    expect(afterCards.stage).toBe('awaitingResponse');
+    afterCards.send({ type: 'OBJECTION', at: afterCards.now() + HOUR_MS });
+
+    const later = openCase().timeout();
+    later.completeTask(true, { kind: 'notNow', recontactDate: isoDate(T0 + 60 * DAY_MS) });
+    later.send({ type: 'OBJECTION', at: later.now() + HOUR_MS });
+    expect(types(later.actions)).toEqual(['notifyPartner']);
+    for (const c of [betweenCalls, atVisit, afterCards, later]) {
+      expect(c.stage).toBe('objected');
+      expect(c.context.result).toBe(OBJECTION_RESULT);
+      expect(c.context.openTask).toBeNull();
+    }
+  });
+
+  it('changes nothing once the round has ended', () => {
+    const concluded = openCase().residentContact({ kind: 'alreadyPaid' });
+    const notPickedUp = openCase(aSignal({ amount: 10 }));
+    for (const c of [concluded, notPickedUp]) {
+      expect(c.snapshot.can({ type: 'OBJECTION', at: c.now() + HOUR_MS })).toBe(false);
+    }
+  });
+
+  it('ends the round as objected when the resident objects in the conversation itself', () => {
+    const c = openCase().timeout();
+    const { taskId, preferredDagdeel: dagdeel } = c.context.openTask!;
+    const at = c.now() + HOUR_MS;
+    c.send({
+      type: 'TASK_COMPLETED',
+      at,
+      taskId,
+      reached: true,
+      dagdeel,
+      outcome: { kind: 'declined' },
+      objection: true,
+    });
+    expect(c.stage).toBe('objected');
+    expect(c.context.result).toBe(OBJECTION_RESULT);
+    expect(c.context.contactAttempts.at(-1)).toEqual({ soort: 'Telefoon', bereikt: true, at, dagdeel });
+    expect(types(c.actions)).toEqual(['recordContactAttempt', 'notifyPartner']);
+    expect(find(c.actions, 'notifyPartner')).toMatchObject({ message: 'not_picked_up' });
+  });
+
+  it('ignores the objection flag with consent, which the forms refuse anyway', () => {
+    const c = openCase();
+    c.send({
+      type: 'RESIDENT_CONTACT',
+      at: T0 + DAY_MS,
+      channel: 'Telefoon',
+      dagdeel: 'Ochtend',
+      outcome: consent(T0 + DAY_MS),
+      objection: true,
+    });
+    expect(c.stage).toBe('handedOver');
+  });
+});
+
 describe('durability', () => {
   it('continues from a snapshot that went through JSON (continue-as-new)', () => {
     const c = openCase().timeout().completeTask(false);
@@ -568,7 +680,15 @@ describe('shortPolicy', () => {
 // Model-based: every path through the statechart, driven by representative events.
 // -------------------------------------------------------------------------------------------------
 
-const END_STAGES = new Set(['handedOver', 'concluded', 'declined', 'unreachable', 'notPickedUp', 'closed']);
+const END_STAGES = new Set([
+  'handedOver',
+  'concluded',
+  'declined',
+  'unreachable',
+  'notPickedUp',
+  'objected',
+  'closed',
+]);
 
 /** Representative events for a snapshot, at a plausible moment after the last known one. */
 function sampleEvents(snapshot: CaseSnapshot): CaseEvent[] {
@@ -588,6 +708,7 @@ function sampleEvents(snapshot: CaseSnapshot): CaseEvent[] {
       events.push({ type: 'TASK_COMPLETED', at, taskId, reached: true, dagdeel, outcome });
   }
   events.push({ type: 'RESIDENT_CONTACT', at, channel: 'Mail', dagdeel, outcome: { kind: 'selfManaged' } });
+  events.push({ type: 'OBJECTION', at });
   if (c.signals.length < 2) {
     const second = { signalId: 'sig-2', partnerId: 'waterbedrijf-1', partnerType: 'Water' } as const;
     events.push({ type: 'SIGNAL', at, signal: aSignal(second) });

@@ -2,7 +2,13 @@
  * Replays recorded histories of representative cases against today's workflow code. A change to the
  * machine or workflow that would break running cases (non-determinism) fails here; guard such changes
  * with `patched()` or a new workflow type, then record fresh fixtures with
- * `RECORD_HISTORIES=1 npx vitest run test/workflows/case-workflow.test.ts`.
+ * `RECORD_HISTORIES=1 npx vitest run test/workflows/case-workflow.test.ts` (the objection fixtures:
+ * `test/workflows/case-objection.test.ts`).
+ *
+ * `objection-before-patch` was recorded with the workflow code of commit cf71bbd, from before objections
+ * ended rounds: its case got an `objectionRegistered` notice (no handler then) and a task completion with
+ * `objection: true` (ignored then), and went on to "declined". Today's code must replay it as it ran, which
+ * only the `OBJECTION_PATCH` guard makes possible.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +28,19 @@ describe('replaying recorded case histories', () => {
       'consent-second-call',
       'declined-at-door',
       'not-now-recontact-consent',
+      'objection-before-patch',
+      'objection-during-call',
+      'objection-in-call',
       'responded-after-letter',
       'unreachable',
     ]);
+  });
+
+  it('holds, before the patch, an objection notice and a conversation with an objection', () => {
+    const text = Buffer.from(readFileSync(join(dir, 'objection-before-patch.binpb'))).toString('utf8');
+    expect(text).toContain('objectionRegistered');
+    expect(text).toContain('"objection":true');
+    expect(text).not.toContain('objection-ends-round');
   });
 
   it('replays every fixture without non-determinism', async () => {

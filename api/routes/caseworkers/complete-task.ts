@@ -3,9 +3,11 @@
  * Updates, whose validator may refuse (the task was done by a colleague, the case moved on). A refusal is
  * a normal answer with the workflow's Dutch sentence, not an error. Free-text notes stay in PostgreSQL.
  *
- * An objection the resident made in the conversation goes on the objection register only once the
- * workflow accepted the outcome; a repeated submission repeats the (idempotent) registration, so a failure
- * between the two is mended by sending the form again.
+ * An objection the resident made in the conversation goes on the objection register first (committed
+ * before Temporal is asked anything, so it holds when Temporal is down), then travels with the outcome in
+ * the Update, which ends the round as objected. The register's own notice to the case (objection outbox)
+ * is held back a while so this Update arrives first; should it never arrive (Temporal down, refused), the
+ * notice still ends the running round. A repeated submission repeats the (idempotent) registration.
  */
 import { randomUUID } from 'node:crypto';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -57,17 +59,21 @@ export interface CompleteTaskOptions extends ObjectionRegisterOption {
   now?: number;
 }
 
-/** Puts the resident of `caseId` on the objection register when the caseworker ticked the objection. */
+/**
+ * How long the objection outbox waits before telling the case about an objection recorded with a
+ * conversation: the caseworker's Update, which carries it, normally lands within a second.
+ */
+export const OWN_UPDATE_FIRST_MS = 60_000;
+
+/** Puts the resident of the case on the objection register when the caseworker ticked the objection. */
 async function registerObjectionIfAsked(
-  options: ObjectionRegisterOption & { db: Db; user: SessionUser; body: { objection?: boolean | undefined } },
-  caseId: string,
+  options: ObjectionRegisterOption & { db: Db; body: { objection?: boolean | undefined } },
+  found: { municipality: string; case_key: string },
 ): Promise<void> {
   if (!options.body.objection) return;
-  const found = await findCaseForTeams(options.db, caseId, options.user.teams);
-  if (!found) return;
   await addObjectionForCase(
     options.db,
-    { municipality: found.municipality, secret: options.matchingSecret },
+    { municipality: found.municipality, secret: options.matchingSecret, deliverAfterMs: OWN_UPDATE_FIRST_MS },
     found,
   );
 }
@@ -84,6 +90,10 @@ export async function completeTaskUseCase(options: CompleteTaskOptions): Promise
       message: 'Deze taak is door een collega opgepakt. Vraag die collega of de teamleider.',
     };
   }
+  if (body.objection) {
+    const found = await findCaseForTeams(db, task.case_id, user.teams);
+    if (found) await registerObjectionIfAsked(options, found);
+  }
   const handle = options.temporal.workflow.getHandle(task.workflow_id);
   const result = await runUpdate(
     () =>
@@ -96,6 +106,7 @@ export async function completeTaskUseCase(options: CompleteTaskOptions): Promise
             reached: body.reached,
             dagdeel: body.dagdeel ?? dagdeelOf(options.now ?? Date.now()),
             ...(body.reached && body.outcome ? { outcome: body.outcome } : {}),
+            ...(body.reached && body.outcome && body.objection ? { objection: true } : {}),
           },
         ],
       }),
@@ -103,7 +114,6 @@ export async function completeTaskUseCase(options: CompleteTaskOptions): Promise
   );
   if (result.status === 'ok') {
     await recordTaskNote(db, task.id, body.note?.trim() || null, user.username);
-    await registerObjectionIfAsked(options, task.case_id);
     await waitForTaskClosed(db, task.id);
   }
   return result;
@@ -123,8 +133,9 @@ export async function recordResidentContactUseCase(options: ResidentContactOptio
   const { body } = options;
   const found = await findCaseForTeams(options.db, options.caseId, options.user.teams);
   if (!found) return { status: 'not-found' };
+  await registerObjectionIfAsked(options, found);
   const handle = options.temporal.workflow.getHandle(found.workflow_id);
-  const result = await runUpdate(
+  return runUpdate(
     () =>
       handle.executeUpdate(recordResidentContact, {
         updateId: `contact:${found.id}:${body.submissionId ?? randomUUID()}`,
@@ -133,11 +144,10 @@ export async function recordResidentContactUseCase(options: ResidentContactOptio
             channel: CONTACT_CHANNELS[body.channel].soort,
             dagdeel: body.dagdeel ?? dagdeelOf(options.now ?? Date.now()),
             outcome: body.outcome,
+            ...(body.objection ? { objection: true } : {}),
           },
         ],
       }),
     found.id,
   );
-  if (result.status === 'ok') await registerObjectionIfAsked(options, found.id);
-  return result;
 }

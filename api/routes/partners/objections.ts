@@ -1,7 +1,10 @@
 /**
  * `POST /api/v1/objections`: a partner reports that a resident objected to the sharing of their data (in
  * the partner's reminder). The resident goes on the municipality's objection register, and their signals,
- * from any partner, start no outreach ("Niet opgepakt: andere reden").
+ * from any partner, start no outreach ("Niet opgepakt: andere reden"). Outreach already running for them
+ * stops too: the register entry and a notice to their case (objection outbox) commit together, and the
+ * dispatcher beside the workers delivers the notice. This route never waits for Temporal, so an outage
+ * changes nothing in the answer.
  *
  * Idempotent, and deliberately uninformative: every accepted request answers 201 with the same body,
  * whether the register already held the resident or not, so a partner cannot probe the register for
@@ -137,7 +140,8 @@ export function registerObjectionRoutes(scope: FastifyInstance, options: Objecti
       schema: {
         summary: 'Report that a resident objected to sharing their data',
         description:
-          'Puts the resident on the objection register: their signals (from any partner) start no outreach. ' +
+          'Puts the resident on the objection register: their signals (from any partner) start no outreach, ' +
+          'and outreach already running for them stops (the round ends as "Niet opgepakt: andere reden"). ' +
           'Identify the resident by `resident.bsn`, or by `resident.birthDate` + `resident.surname` + `address`, ' +
           'or both (recommended: signals without a BSN are then matched too). Idempotent: every accepted ' +
           'request answers 201 with the same body, also when the register already held the resident, so ' +
