@@ -42,18 +42,33 @@ function fixed<T>(
   return out;
 }
 
-/** `uuid[]` from canonical UUID strings (8-4-4-4-12 hex). */
+/** The value of each hex digit by character code, -1 for any other character. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i += 1) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i += 1) {
+  HEX_VALUE[65 + i] = 10 + i;
+  HEX_VALUE[97 + i] = 10 + i;
+}
+
+/** `uuid[]` from canonical UUID strings (8-4-4-4-12 hex digits). */
 export function uuidArray(values: readonly string[]): Buffer {
   return fixed(OID.uuid, 16, values, (out, at, v) => {
-    const written =
-      v.length === 36
-        ? out.write(v.slice(0, 8), at, 'hex') +
-          out.write(v.slice(9, 13), at + 4, 'hex') +
-          out.write(v.slice(14, 18), at + 6, 'hex') +
-          out.write(v.slice(19, 23), at + 8, 'hex') +
-          out.write(v.slice(24, 36), at + 10, 'hex')
-        : 0;
-    if (written !== 16) throw new TypeError('uuidArray: not a UUID');
+    // Digit by digit (a Buffer.write per group costs four times as much; intake sends 15,000 ids a chunk).
+    let bad = v.length !== 36;
+    let o = at;
+    for (let i = 0; i < 36 && !bad; i += 2) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        bad = v.charCodeAt(i) !== 45;
+        i -= 1;
+        continue;
+      }
+      const hi = HEX_VALUE[v.charCodeAt(i)] ?? -1;
+      const lo = HEX_VALUE[v.charCodeAt(i + 1)] ?? -1;
+      bad = hi < 0 || lo < 0;
+      out[o] = (hi << 4) | lo;
+      o += 1;
+    }
+    if (bad) throw new TypeError('uuidArray: not a UUID');
   });
 }
 

@@ -2,7 +2,8 @@
  * `npm run bench:intake [-- rows]`: the intake benchmark (not a test). On its own in-memory Temporal dev
  * server and a fresh PostgreSQL database (on TEST_DATABASE_ADMIN_URL's server, dropped afterwards):
  *   1. generates a realistic month (41% Zorg, 20% Huur, 20% Energie, 18% Water, with repeats and residents
- *      reported by several partners) as one CSV file per partner, and streams them to the real HTTP API;
+ *      reported by several partners) as one CSV file per partner, and streams them to the real HTTP API,
+ *      each from a process of its own (the partners' side);
  *      prints the time until every row is committed, rows/s, and the peak memory of the process meanwhile;
  *   2. runs the outbox dispatcher (DISPATCHERS parallel loops) until every signal is handed to its case
  *      with signalWithStart; prints the time and starts/s;
@@ -10,9 +11,9 @@
  *      prints its rate and the ratio. Goals: acceptance >= 10,000 rows/s; case starts >= 80% of baseline.
  * No worker runs: both sides measure the start path of the same Temporal server.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,32 +125,45 @@ async function generate(dir: string): Promise<Array<{ type: string; path: string
   return files;
 }
 
-/** Streams a file as a CSV batch to the API; resolves with the response body. */
+/**
+ * The partner's side of an upload, run in a process of its own (as it runs on another machine): streams the
+ * file to the API as a CSV batch and prints the status and body as JSON. Plain JavaScript for `node -e`.
+ */
+const UPLOADER = `
+const { request } = require('node:http');
+const { createReadStream, statSync } = require('node:fs');
+const [port, token, path] = process.argv.slice(1);
+const req = request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/api/v1/signal-batches',
+  headers: { authorization: 'Bearer ' + token, 'content-type': 'text/csv; charset=utf-8',
+    'content-length': statSync(path).size } }, (res) => {
+  let body = '';
+  res.setEncoding('utf8');
+  res.on('data', (c) => { body += c; });
+  res.on('end', () => process.stdout.write(JSON.stringify({ status: res.statusCode, body })));
+});
+req.on('error', (err) => { process.stderr.write(String(err)); process.exit(1); });
+createReadStream(path).pipe(req);
+`;
+
+/** Streams a file as a CSV batch to the API from a separate process; resolves with the response. */
 function upload(port: number, token: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/api/v1/signal-batches',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'text/csv; charset=utf-8',
-          'content-length': statSync(path).size,
-        },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    createReadStream(path).pipe(req);
+    const child = spawn(process.execPath, ['-e', UPLOADER, String(port), token, path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      err += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(out) as { status: number; body: string });
+      else reject(new Error(`upload of ${path} failed: ${err.slice(0, 300)}`));
+    });
   });
 }
 
