@@ -16,27 +16,35 @@ let offset = pool.length;
 let lastMs = -1;
 let counter = 0;
 
+/** The id's first 15 characters (time and version) for `lastMs`, made once per millisecond. */
+let prefix = '';
+
 export function uuidv7(now: number = Date.now()): string {
   if (now > lastMs) {
     lastMs = now;
     // A random start in the lower half leaves room for thousands of ids in the same millisecond.
     counter = Math.floor(Math.random() * 0x800);
+    prefix = '';
   } else {
     counter += 1;
     if (counter > 0xfff) {
       lastMs += 1;
       counter = 0;
+      prefix = '';
     }
+  }
+  if (prefix === '') {
+    const time = lastMs.toString(16).padStart(12, '0');
+    prefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
   }
   if (offset + 8 > pool.length) {
     randomFillSync(pool);
     offset = 0;
   }
-  const time = lastMs.toString(16).padStart(12, '0');
   const r = offset;
   offset += 8;
   return (
-    `${time.slice(0, 8)}-${time.slice(8, 12)}-7${counter.toString(16).padStart(3, '0')}-` +
+    `${prefix}${HEX[counter >> 8]!.slice(1)}${HEX[counter & 0xff]}-` +
     `${HEX[(pool[r]! & 0x3f) | 0x80]}${HEX[pool[r + 1]!]}-` +
     `${HEX[pool[r + 2]!]}${HEX[pool[r + 3]!]}${HEX[pool[r + 4]!]}${HEX[pool[r + 5]!]}${HEX[pool[r + 6]!]}${HEX[pool[r + 7]!]}`
   );

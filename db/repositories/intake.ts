@@ -66,12 +66,18 @@ function keyed(secret: string, parts: Array<string | number | null>): string {
   return createHmac('sha256', key).update(message).digest('hex');
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+const NOT_ASCII_LETTER = /[^a-z]/g;
+
 /**
  * A surname as matching compares it: prefix and surname together, without case, accents, spaces or
  * punctuation, so "van der Berg" with or without a separate prefix field is one name.
  */
 export function normalisedSurname(prefix: string | null, surname: string): string {
-  return `${prefix ?? ''}${surname}`
+  const name = `${prefix ?? ''}${surname}`;
+  // Plain ASCII (most names) has no accents to strip: the same result without decomposing.
+  if (ASCII.test(name)) return name.toLowerCase().replace(NOT_ASCII_LETTER, '');
+  return name
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
@@ -339,11 +345,6 @@ export async function storeSignals(
   const outcomes: Array<RowOutcome | undefined> = new Array(rows.length);
 
   // Duplicates: references stored before, then repeats within these rows (the first one counts).
-  // One delivery's chunk at a time per municipality, until it commits. Matching decides from what is
-  // committed: two partners' deliveries side by side, one with the resident's BSN and one without, would
-  // each create the resident (under different keys, which no unique index relates) and start two cases.
-  // The Node side of concurrent deliveries (reading, validating, hashing) still runs side by side.
-  await sql`select pg_advisory_xact_lock(${INTAKE_LOCK}, hashtext(${municipality}))`.execute(trx);
   const refs = rows.map((r) => r.record.partnerReference);
   type Earlier = {
     id: string;
@@ -394,6 +395,13 @@ export async function storeSignals(
   }
 
   if (fresh.length > 0) {
+    // One delivery's chunk at a time per municipality, until it commits. Matching decides from what is
+    // committed: two partners' deliveries side by side, one with the resident's BSN and one without, would
+    // each create the resident (under different keys, which no unique index relates) and start two cases.
+    // The Node side of concurrent deliveries (reading, validating, hashing) still runs side by side.
+    await sql`select pg_advisory_xact_lock(${INTAKE_LOCK}, hashtext(${municipality}))`.execute(trx);
+    // (A repeat that a concurrent delivery of the same partner stores meanwhile is caught on insert.)
+
     // Residents stored under any key of these rows (by match key, or with a BSN by address key), and which
     // of their keys and the rows' keys the objection register holds: one statement.
     const addressKeys = [...new Set(fresh.map((i) => keys.address[i]!))];
@@ -460,50 +468,37 @@ export async function storeSignals(
     const created = [...new Set(fresh.map((i) => residentOf[i]!))]
       .filter((r) => r.created)
       .sort((a, b) => (a.match_key < b.match_key ? -1 : a.match_key > b.match_key ? 1 : 0));
-    if (created.length > 0) await insertResidents(trx, municipality, created, rows, keys.household);
+    // The writes and the read of earlier signals go to PostgreSQL back to back (the connection queues them),
+    // without a turn of this process in between: it is busy reading other deliveries meanwhile.
     const learnt = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created && r.learntBsn);
+    const existing = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created);
+    const inserting =
+      created.length > 0 ? insertResidents(trx, municipality, created, rows, keys.household) : null;
+    const writes: Array<Promise<unknown>> = [];
     if (learnt.length > 0) {
       // The BSN of a resident first known without one: recorded, and it becomes their match key.
-      await sql`
+      writes.push(
+        sql`
         update residents r set bsn = k.bsn, match_key = k.match_key
         from unnest(${uuidArray(learnt.map((r) => r.id))}::uuid[], ${textArray(learnt.map((r) => r.learntBsn))}::text[],
           ${textArray(learnt.map((r) => r.match_key))}::text[]) as k(id, bsn, match_key)
-        where r.id = k.id and r.bsn is null`.execute(trx);
+        where r.id = k.id and r.bsn is null`.execute(trx),
+      );
     }
     if (toFlag.size > 0) {
-      await sql`update residents set objected = true
-        where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
+      writes.push(
+        sql`update residents set objected = true
+        where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx),
+      );
     }
-
     // Earlier signals of these residents (by case key: a resident's signals carry it), for the repeat rule
     // and the classification.
-    const existing = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created);
-    if (existing.length > 0) {
-      type Past = {
-        case_key: string;
-        partner_id: string;
-        arrears_since: string;
-        signal_date: string;
-        amount: string;
-        at: number;
-      };
-      const { rows: earlier } = await sql<Past>`
-        select s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount,
-          (extract(epoch from s.received_at) * 1000)::float8 as at
-        from signals s where s.case_key = any(${textArray(existing.map((r) => r.case_key))}::text[])`.execute(
-        trx,
-      );
-      const byCaseKey = new Map(existing.map((r) => [r.case_key, r]));
-      for (const e of earlier) {
-        byCaseKey.get(e.case_key)?.history.push({
-          partnerId: e.partner_id,
-          arrearsSince: e.arrears_since,
-          amount: Number(e.amount),
-          receivedAt: e.at,
-          month: e.signal_date.slice(0, 7),
-        });
-      }
-    }
+    const history = existing.length > 0 ? earlierSignals(trx, existing) : null;
+    // A resident another writer stored first under the same match key (see insertResidents) is an
+    // existing one after all: its earlier signals are read too.
+    // One Promise.all: when one statement fails, the others (failing on the aborted transaction) are handled.
+    const [lost] = await Promise.all([inserting ?? [], history, ...writes]);
+    if (lost.length > 0) await earlierSignals(trx, lost);
 
     const at = now.getTime();
     const classifications: SignalClassification[] = new Array(rows.length);
@@ -643,6 +638,37 @@ export async function storeSignals(
   return result;
 }
 
+/** Adds each resident's stored signals to its `history` (by case key: a resident's signals carry it). */
+async function earlierSignals(
+  trx: Transaction<Database>,
+  residents: readonly MatchedResident[],
+): Promise<void> {
+  type Past = {
+    case_key: string;
+    partner_id: string;
+    arrears_since: string;
+    signal_date: string;
+    amount: string;
+    at: number;
+  };
+  const { rows: earlier } = await sql<Past>`
+    select s.case_key, s.partner_id, s.arrears_since, s.signal_date, s.amount,
+      (extract(epoch from s.received_at) * 1000)::float8 as at
+    from signals s where s.case_key = any(${textArray(residents.map((r) => r.case_key))}::text[])`.execute(
+    trx,
+  );
+  const byCaseKey = new Map(residents.map((r) => [r.case_key, r]));
+  for (const e of earlier) {
+    byCaseKey.get(e.case_key)?.history.push({
+      partnerId: e.partner_id,
+      arrearsSince: e.arrears_since,
+      amount: Number(e.amount),
+      receivedAt: e.at,
+      month: e.signal_date.slice(0, 7),
+    });
+  }
+}
+
 /**
  * Inserts the residents these rows created, with the ids and case keys chosen for them. One that a
  * concurrent intake stored first under the same match key (unique index) is read back instead, so every
@@ -654,7 +680,7 @@ async function insertResidents(
   created: MatchedResident[],
   rows: readonly IntakeRow[],
   householdKeys: readonly string[],
-): Promise<void> {
+): Promise<MatchedResident[]> {
   const c = {
     id: [] as string[],
     caseKey: [] as string[],
@@ -716,7 +742,7 @@ async function insertResidents(
     ) as t(id, case_key, match_key, address_key, household_key, bsn, first_names, surname_prefix, surname,
            birth_date, sex, phone, email, postcode, house_number, house_number_addition, street, city, objected)
     on conflict (municipality, match_key) do nothing`.execute(trx);
-  if (Number(result.numAffectedRows ?? 0) === created.length) return;
+  if (Number(result.numAffectedRows ?? 0) === created.length) return [];
   const { rows: stored } = await sql<{ id: string }>`
     select id from residents where id = any(${uuidArray(c.id)}::uuid[])`.execute(trx);
   const inserted = new Set(stored.map((r) => r.id));
@@ -731,11 +757,12 @@ async function insertResidents(
     const winner = byKey.get(r.match_key);
     if (!winner) throw new Error('resident vanished during intake');
     const objected = r.objected;
-    // From here on it is an existing resident: its earlier signals are read with the others.
+    // From here on it is an existing resident (the caller reads its earlier signals).
     Object.assign(r, winner, { created: false });
     if (objected && !r.objected) {
       await sql`update residents set objected = true where id = ${r.id}::uuid`.execute(trx);
       r.objected = true;
     }
   }
+  return lost;
 }

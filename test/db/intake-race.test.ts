@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Db, inTransaction } from '../../db/database.js';
-import { type IntakeRow, type RowOutcome, storeSignals } from '../../db/repositories/intake.js';
+import {
+  addressKeyOf,
+  householdKeyOf,
+  type IntakeRow,
+  matchKeyOf,
+  type RowOutcome,
+  storeSignals,
+} from '../../db/repositories/intake.js';
 
 let db: Db;
 let partnerId: string;
@@ -158,6 +165,63 @@ describe('two deliveries at once', () => {
       .execute();
     expect(waterSignals).toHaveLength(10);
     expect(new Set(waterSignals.map((s) => s.resident_id))).toEqual(new Set(residents.map((r) => r.id)));
+  });
+});
+
+describe('a resident stored by another writer while intake runs', () => {
+  it('joins the stored resident instead of creating a second one', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const rows = Array.from({ length: 3 }, (_, i) => row(i + 1, tag));
+    const secret = 'race-secret';
+    const options = { municipality: MUNICIPALITY, partnerId, partnerType: 'Energie', secret, batchId: null };
+    // Another writer (not intake: no intake lock) inserts the first row's resident and keeps its
+    // transaction open; intake does not see it, inserts the same match key and waits on it.
+    const theirId = randomUUID();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inserted!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    const other = db.transaction().execute(async (trx) => {
+      const r = rows[0]!.record;
+      await trx
+        .insertInto('residents')
+        .values({
+          id: theirId,
+          municipality: MUNICIPALITY,
+          case_key: `other-${tag}`,
+          match_key: matchKeyOf(secret, r),
+          address_key: addressKeyOf(secret, r),
+          household_key: householdKeyOf(secret, r),
+          first_names: r.resident.firstNames,
+          surname: r.resident.surname,
+          birth_date: r.resident.birthDate,
+          postcode: r.address.postcode,
+          house_number: r.address.houseNumber,
+          street: r.address.street,
+          city: r.address.city,
+        })
+        .execute();
+      inserted();
+      await gate;
+    });
+    await ready;
+    const intake = db.transaction().execute((trx) => storeSignals(trx, options, rows));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await other;
+    const outcomes = await intake;
+    expect(outcomes[0]).toMatchObject({ duplicate: false, newResident: false, caseKey: `other-${tag}` });
+    expect(outcomes[1]!.newResident).toBe(true);
+    const stored = await db
+      .selectFrom('signals')
+      .select(['resident_id'])
+      .where('id', '=', outcomes[0]!.signalId)
+      .executeTakeFirstOrThrow();
+    expect(stored.resident_id).toBe(theirId);
   });
 });
 

@@ -72,7 +72,7 @@ export const MIN_CHUNK_ROWS = 500;
  * only, which never let a reply from PostgreSQL in: without a turn now and then the committing chunk's next
  * statement would wait until parsing stalls for network data, and PostgreSQL would sit idle meanwhile.
  */
-const ROWS_PER_TURN = 50;
+const ROWS_PER_TURN = 16;
 
 /** The DDAS status intake stores up front, by the same screening the case workflow applies. */
 export function screenerFor(policy: OutreachPolicy): (input: ScreeningInput) => string {
