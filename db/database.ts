@@ -7,6 +7,7 @@ import type { CaseRoundsTable } from './tables/case-rounds.table.js';
 import type { CasesTable } from './tables/cases.table.js';
 import type { ContactAttemptsTable } from './tables/contact-attempts.table.js';
 import type {
+  ObjectionDeliveriesTable,
   ObjectionsTable,
   PartnerTokensTable,
   SignalBatchesTable,
@@ -38,6 +39,7 @@ export interface Database {
   signal_batches: SignalBatchesTable;
   signal_batch_rejections: SignalBatchRejectionsTable;
   objections: ObjectionsTable;
+  objection_deliveries: ObjectionDeliveriesTable;
   users: UsersTable;
   user_sessions: UserSessionsTable;
 }

@@ -12,7 +12,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { type ObjectionDeliveryOutcome, withObjectionDeliveries } from '../db/repositories/objections.js';
+import type { ObjectionDeliveryOutcome } from '../db/tables/intake.table.js';
 import type { Logger } from '../lib/logger.js';
 import { caseWorkflowId, objectionRegistered } from '../workflows/messages.js';
 
@@ -41,8 +41,7 @@ export function objectionBackoffMs(attempts: number): number {
  * no case and be settled while that signal, screened before the objection, starts one a moment later.
  */
 export async function dispatchObjections(options: ObjectionDispatchOptions): Promise<number> {
-  const db = withObjectionDeliveries(options.db);
-  return db.transaction().execute(async (trx) => {
+  return options.db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom('objection_deliveries as d')
       .leftJoin('residents as r', (join) =>

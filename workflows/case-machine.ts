@@ -550,6 +550,22 @@ const objectionCancellingTask = {
 } as const;
 const objectionWithoutTask = { OBJECTION: { target: '#case.objected' } } as const;
 
+/**
+ * Top-level states (stages) in which no outreach runs: the round has its result (or the case is being
+ * closed), so nothing is waited for from a caseworker and an objection changes nothing. The case page
+ * offers no actions in them, and lists show them as ended.
+ */
+export const END_STAGES = [
+  'handedOver',
+  'declined',
+  'concluded',
+  'unreachable',
+  'notPickedUp',
+  'objected',
+  'deleting',
+  'closed',
+] as const;
+
 /** TIMEOUT is accepted only once the deadline has passed, so an early or stray timer changes nothing. */
 const timeoutTo = (target: string) => ({ guard: 'deadlinePassed', target }) as const;
 

@@ -18,7 +18,7 @@ import {
 } from '@temporalio/workflow';
 import { initialTransition, transition } from 'xstate';
 import type { CaseActivities } from '../activities/case-activities.js';
-import { type CaseEvent, caseMachine } from './case-machine.js';
+import { type CaseEvent, caseMachine, type SignalFacts } from './case-machine.js';
 import {
   type CaseEventEnvelope,
   type CaseView,
@@ -27,6 +27,7 @@ import {
   getCaseView,
   newSignal,
   OBJECTION_PATCH,
+  OBJECTION_SCREENING_PATCH,
   objectionRegistered,
   recordResidentContact,
 } from './messages.js';
@@ -313,6 +314,21 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     ]);
   };
 
+  /**
+   * A signal that would start a round (the case's first, or one after the last round ended) while an
+   * objection notice waits in the inbox behind it: the resident was on the register before this round
+   * could begin, so the signal is screened as theirs (not picked up, as intake screens it) instead of
+   * starting outreach whose first letter the notice would stop only after it went out. A signal that joins
+   * a running round is left as it is: the notice ends that round. Histories recorded before this rule
+   * (no `OBJECTION_SCREENING_PATCH` marker) replay as they ran.
+   */
+  const screenedWithQueuedObjection = (signal: SignalFacts, at: number): SignalFacts => {
+    if (signal.screening.objected || !inbox.some((e) => e.kind === 'objection')) return signal;
+    if (snapshot?.can({ type: 'OBJECTION', at })) return signal;
+    if (!patched(OBJECTION_SCREENING_PATCH)) return signal;
+    return { ...signal, screening: { ...signal.screening, objected: true } };
+  };
+
   /** Feeds one event to the machine and carries out what it returns. */
   const process = async (envelope: CaseEventEnvelope): Promise<void> => {
     // An objection that queued behind an event which ended the round (or an empty case) changes nothing.
@@ -326,7 +342,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       const [first, actions] = initialTransition(caseMachine, {
         policy: input.policy,
         at: envelope.at,
-        signal: envelope.signal,
+        signal: screenedWithQueuedObjection(envelope.signal, envelope.at),
       });
       snapshot = first;
       await activities.registerCase({
@@ -354,7 +370,11 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     }
     // Only code that knows the patch honours a conversation's objection; old histories replay without it.
     const objections = carriesObjection(envelope) && patched(OBJECTION_PATCH);
-    const [next, actions] = transition(caseMachine, snapshot, toEvent(envelope, objections));
+    const event =
+      envelope.kind === 'signal'
+        ? toEvent({ ...envelope, signal: screenedWithQueuedObjection(envelope.signal, envelope.at) })
+        : toEvent(envelope, objections);
+    const [next, actions] = transition(caseMachine, snapshot, event);
     snapshot = next;
     if (envelope.kind === 'task') {
       const { completion } = envelope;

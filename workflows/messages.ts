@@ -67,6 +67,12 @@ export interface ObjectionNotice {
  */
 export const OBJECTION_PATCH = 'objection-ends-round';
 
+/**
+ * The `patched()` id of screening a signal that would start a round as objected when an objection notice
+ * is queued behind it, so no first letter goes out before the notice ends the round.
+ */
+export const OBJECTION_SCREENING_PATCH = 'objection-screens-starting-signal';
+
 /** What callers see of a case. */
 export interface CaseView {
   caseId: string;
@@ -86,8 +92,9 @@ export interface CaseView {
 export const newSignal = defineSignal<[SignalFacts]>('newSignal');
 /**
  * The resident is on the objection register: a running round ends as objected (open task cancelled, no
- * further outreach); after the round ended, or before the case started, it changes nothing. Sent by the
- * objection outbox (`worker/objection-dispatcher.ts`), possibly more than once.
+ * further outreach); a signal queued with it that would start a round (the case's first, or one after an
+ * end) is screened as objected, so it is not picked up; after the round ended it changes nothing. Sent by
+ * the objection outbox (`worker/objection-dispatcher.ts`), possibly more than once.
  */
 export const objectionRegistered = defineSignal<[ObjectionNotice]>('objectionRegistered');
 /** A caseworker completes a phone or visit task; refused when the task is not open. */

@@ -13,7 +13,13 @@ const { temporal } = proto;
 
 import type { Db } from '../../db/database.js';
 import type { SignalFacts } from '../../workflows/case-machine.js';
-import type { CaseView, ResidentContact, TaskCompletion } from '../../workflows/messages.js';
+import {
+  type CaseView,
+  newSignal,
+  objectionRegistered,
+  type ResidentContact,
+  type TaskCompletion,
+} from '../../workflows/messages.js';
 import { OUTCOME_LABELS } from '../routes/caseworkers/outcomes.js';
 import { formatAmount, STAGE_LABELS, TEMPLATE_LABELS } from '../web/format.js';
 
@@ -46,6 +52,11 @@ const PARTNER_MESSAGES: Record<string, string> = {
   no_contact: 'Partner geïnformeerd: geen contact gekregen',
   not_picked_up: 'Partner geïnformeerd: signaal niet opgepakt',
 };
+
+/** A conversation in which the resident objected to creditors sharing their data says so. */
+function objectionNote(c: { objection?: boolean }): string {
+  return c.objection === true ? ', met bezwaar tegen het delen van gegevens' : '';
+}
 
 function timeOf(event: HistoryEvent): string {
   const t = event.eventTime;
@@ -109,7 +120,12 @@ export async function buildCaseHistory(
         break;
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
         const attrs = event.workflowExecutionSignaledEventAttributes;
-        if (attrs?.signalName !== 'newSignal') break;
+        // The notice names only its outbox row: nothing of who objected, or why, to show or to decode.
+        if (attrs?.signalName === objectionRegistered.name) {
+          push(run, event, 'objection', 'Bezwaar geregistreerd');
+          break;
+        }
+        if (attrs?.signalName !== newSignal.name) break;
         const [signal] = (await decode(attrs.input?.payloads as Payload[])) as [SignalFacts];
         const partner = partners.get(signal.partnerId) ?? signal.partnerType;
         push(
@@ -131,7 +147,7 @@ export async function buildCaseHistory(
             run,
             event,
             'task-completed',
-            `Medewerker legde vast: ${c.reached ? 'bereikt' : 'niet bereikt'} (${c.dagdeel})${outcome}`,
+            `Medewerker legde vast: ${c.reached ? 'bereikt' : 'niet bereikt'} (${c.dagdeel})${outcome}${objectionNote(c)}`,
           );
         } else if (request?.name === 'recordResidentContact') {
           const c = arg as ResidentContact;
@@ -139,7 +155,7 @@ export async function buildCaseHistory(
             run,
             event,
             'resident-contact',
-            `Inwoner nam zelf contact op (${c.channel}, ${c.dagdeel}): ${OUTCOME_LABELS[c.outcome.kind]}`,
+            `Inwoner nam zelf contact op (${c.channel}, ${c.dagdeel}): ${OUTCOME_LABELS[c.outcome.kind]}${objectionNote(c)}`,
           );
         }
         break;

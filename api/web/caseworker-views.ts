@@ -4,7 +4,7 @@ import type { InboxRow } from '../../db/repositories/tasks.js';
 import type { Case } from '../../db/tables/cases.table.js';
 import { SIGNAL_CLASSIFICATION_LABELS, type SignalClassification } from '../../db/tables/signals.table.js';
 import type { Task } from '../../db/tables/tasks.table.js';
-import { OUTCOME_KINDS } from '../../workflows/case-machine.js';
+import { END_STAGES, OUTCOME_KINDS } from '../../workflows/case-machine.js';
 import { DAGDELEN, type Dagdeel } from '../../workflows/ddas.js';
 import type { InboxPage } from '../routes/caseworkers/inbox.js';
 import { CONTACT_CHANNELS, OUTCOME_LABELS } from '../routes/caseworkers/outcomes.js';
@@ -282,11 +282,7 @@ const fullName = (r: { first_names: string; surname_prefix: string | null; surna
 export function caseView(d: CaseViewData): SafeHtml {
   const { c, details } = d;
   const r = details.resident;
-  const closed =
-    c.closed_at !== null ||
-    ['handedOver', 'declined', 'concluded', 'unreachable', 'notPickedUp', 'deleting', 'closed'].includes(
-      c.stage,
-    );
+  const closed = c.closed_at !== null || (END_STAGES as readonly string[]).includes(c.stage);
   const openTask = details.tasks.find((t) => t.status === 'open');
   type Entry = { at: Date; text: SafeHtml };
   const timeline: Entry[] = [

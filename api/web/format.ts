@@ -48,6 +48,7 @@ export const STAGE_LABELS: Record<string, string> = {
   concluded: 'Gesprek gevoerd (afgesloten)',
   unreachable: 'Niet bereikt (afgesloten)',
   notPickedUp: 'Niet opgepakt (afgesloten)',
+  objected: 'Bezwaar tegen gegevensdeling (afgesloten)',
   deleting: 'Gegevens worden verwijderd',
   closed: 'Gesloten',
   waitingForSignal: 'Wacht op het eerste signaal',

@@ -66,7 +66,7 @@ function keyed(secret: string, parts: Array<string | number | null>): string {
   return createHmac('sha256', key).update(message).digest('hex');
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^[ -~]*$/;
 const NOT_ASCII_LETTER = /[^a-z]/g;
 
 /**
@@ -75,7 +75,7 @@ const NOT_ASCII_LETTER = /[^a-z]/g;
  */
 export function normalisedSurname(prefix: string | null, surname: string): string {
   const name = `${prefix ?? ''}${surname}`;
-  // Plain ASCII (most names) has no accents to strip: the same result without decomposing.
+  // Printable ASCII (most names) has no accents to strip: the same result without decomposing.
   if (ASCII.test(name)) return name.toLowerCase().replace(NOT_ASCII_LETTER, '');
   return name
     .normalize('NFD')

@@ -13,8 +13,8 @@
  * it flags; the dispatcher beside the workers signals their case workflows, whose running round then ends
  * (see `worker/objection-dispatcher.ts`). The register entry never waits for Temporal.
  */
-import { type ColumnType, type Generated, type Kysely, sql, type Transaction } from 'kysely';
-import type { Database, Db } from '../database.js';
+import { sql } from 'kysely';
+import type { Db } from '../database.js';
 import type { ObjectionsTable } from '../tables/intake.table.js';
 import type { Resident } from '../tables/residents.table.js';
 import { matchKeyOf, type SignalRecord } from './intake.js';
@@ -38,34 +38,6 @@ export type ObjectionSource = 'partner' | 'visit';
 export interface RegisterOptions {
   municipality: string;
   secret: string;
-}
-
-/**
- * The objection outbox (migration 0013): one row per resident case to tell, ids and keys only. Declared
- * here with `withObjectionDeliveries` until the table joins the `Database` interface.
- */
-export interface ObjectionDeliveriesTable {
-  id: Generated<string>;
-  municipality: string;
-  case_key: string;
-  created_at: ColumnType<Date, Date | undefined, never>;
-  /** Not before this moment: a caseworker's own update goes first; a failed hand-over backs off. */
-  deliver_after: ColumnType<Date, Date | undefined, Date>;
-  attempts: Generated<number>;
-  last_error: string | null;
-  delivered_at: Date | null;
-  /** How it was settled: the workflow was signalled, no case ran, or the objection was withdrawn first. */
-  outcome: ObjectionDeliveryOutcome | null;
-}
-export type ObjectionDeliveryOutcome = 'signalled' | 'no_case' | 'withdrawn';
-
-type WithDeliveries = Database & { objection_deliveries: ObjectionDeliveriesTable };
-
-/** The handle (or transaction) with the objection outbox table known to its types. */
-export function withObjectionDeliveries(db: Db): Kysely<WithDeliveries>;
-export function withObjectionDeliveries(db: Transaction<Database>): Transaction<WithDeliveries>;
-export function withObjectionDeliveries(db: Db | Transaction<Database>) {
-  return db.withTables<{ objection_deliveries: ObjectionDeliveriesTable }>();
 }
 
 /**
@@ -139,7 +111,7 @@ async function putOnRegister(
       .execute();
     if (flagged.length === 0) return 0;
     // Every flagged resident, not only those with a case row yet: a case may be starting this very moment.
-    await withObjectionDeliveries(trx)
+    await trx
       .insertInto('objection_deliveries')
       .values(
         flagged.map((r) => ({

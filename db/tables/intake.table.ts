@@ -45,3 +45,24 @@ export interface ObjectionsTable {
   source: string;
   recorded_at: ColumnType<Date, Date | undefined, never>;
 }
+
+/** How an objection delivery was settled: the workflow was signalled, no case ran, or it was withdrawn first. */
+export type ObjectionDeliveryOutcome = 'signalled' | 'no_case' | 'withdrawn';
+
+/**
+ * The objection outbox (migration 0013): one row per resident case to tell that the resident went on the
+ * objection register, so a running round of outreach ends. Ids and keys only.
+ */
+export interface ObjectionDeliveriesTable {
+  id: Generated<string>;
+  municipality: string;
+  case_key: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  /** Not before this moment: a caseworker's own update goes first; a failed hand-over backs off. */
+  deliver_after: ColumnType<Date, Date | undefined, Date>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  delivered_at: Date | null;
+  outcome: ObjectionDeliveryOutcome | null;
+}
+export type ObjectionDelivery = Selectable<ObjectionDeliveriesTable>;

@@ -5,7 +5,7 @@ import { hashPassword } from '../../api/auth/index.js';
 import type { Db } from '../../db/database.js';
 import { createUserIfMissing } from '../../db/repositories/users.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
-import { shortPolicy } from '../../workflows/policy.js';
+import { type OutreachPolicy, shortPolicy } from '../../workflows/policy.js';
 import { residentRecord, storeTestSignal } from '../helpers/fixtures.js';
 import type { TestHarness } from '../helpers/temporal.js';
 
@@ -40,13 +40,13 @@ export async function signIn(app: FastifyInstance, username: string) {
 }
 
 /** The ladder in seconds, with two phone attempts so tests reach the home visits sooner. */
-export function testPolicy() {
+export function testPolicy(): OutreachPolicy {
   const p = shortPolicy(1_000);
   return { ...p, phone: { ...p.phone, maxAttempts: 2 } };
 }
 
 /** Stores a signal (Zorg: the debt team) at a postcode area of its own, and starts its case. */
-export async function startCase(h: TestHarness, partnerType = 'Zorg') {
+export async function startCase(h: TestHarness, partnerType = 'Zorg', policy: OutreachPolicy = testPolicy()) {
   const area = String(1000 + Math.floor(Math.random() * 8999));
   const record = residentRecord();
   record.address.postcode = `${area} QZ`;
@@ -55,7 +55,7 @@ export async function startCase(h: TestHarness, partnerType = 'Zorg') {
     db: h.db,
     client: h.client,
     taskQueue: h.taskQueue,
-    policyFor: testPolicy,
+    policyFor: () => policy,
     signalIds: [stored.signalId],
   });
   return { stored, record, area };

@@ -1,12 +1,18 @@
 /**
  * Managers inspect a finished case: the timeline (JSON and page) tells in Dutch what happened in order,
- * stays readable after the resident's data was deleted, and only managers may see it.
+ * stays readable after the resident's data was deleted, and only managers may see it. An objection shows
+ * as such, never with who objected.
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordResidentContact } from '../../workflows/messages.js';
+import { STAGE_LABELS } from '../../api/web/format.js';
+import { addObjection, identityOfResident } from '../../db/repositories/objections.js';
+import { dispatchObjections } from '../../worker/objection-dispatcher.js';
+import { caseMachine, OBJECTION_RESULT } from '../../workflows/case-machine.js';
+import { completeTask, recordResidentContact } from '../../workflows/messages.js';
 import { startApiHarness } from '../helpers/api.js';
-import { personalValues, startCase, viewOf, waitFor } from '../helpers/cases.js';
+import { openTask, personalValues, startCase, viewOf, waitFor } from '../helpers/cases.js';
+import { MUNICIPALITY, TEST_SECRET } from '../helpers/fixtures.js';
 import type { TestHarness } from '../helpers/temporal.js';
 import { makeUser, signIn } from './caseworker-helpers.js';
 
@@ -20,6 +26,16 @@ afterAll(async () => {
   await app?.close();
   await h?.close();
 });
+
+/** Fails unless every prefix names an entry after the one the previous prefix named. */
+function expectInOrder(texts: string[], order: string[]) {
+  let from = 0;
+  for (const prefix of order) {
+    const at = texts.findIndex((t, i) => i >= from && t.startsWith(prefix));
+    expect(at, `"${prefix}" after entry ${from} in:\n${texts.join('\n')}`).toBeGreaterThanOrEqual(from);
+    from = at + 1;
+  }
+}
 
 describe('case history for managers', () => {
   it('shows a declined and deleted case as an ordered Dutch timeline, without personal data', async () => {
@@ -96,6 +112,89 @@ describe('case history for managers', () => {
     const old = await app.inject({ method: 'GET', url: '/beheer/zaken?minAgeDays=30', headers: { cookie } });
     expect(old.statusCode).toBe(200);
     expect(old.body).not.toContain(`/beheer/zaken/${result.caseId}`);
+  });
+
+  it('shows an objection registered while the case ran, and one made in the call, without personal data', async () => {
+    const manager = await makeUser(h.db, ['manager'], ['schulddienstverlening'], 'mgr');
+    const { cookie } = await signIn(app, manager);
+    const historyOf = async (caseId: string) => {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/v1/cases/${caseId}/history`,
+        headers: { cookie },
+      });
+      expect(res.statusCode).toBe(200);
+      return res.json() as { entries: { text: string }[]; stagesVisited: string[] };
+    };
+
+    // On the register (a partner's report) while a call is planned: the notice ends the round.
+    const registered = await startCase(h);
+    await openTask(registered.handle, 'phone', 1);
+    const resident = await h.db
+      .selectFrom('residents')
+      .selectAll()
+      .where('case_key', '=', registered.stored.caseKey)
+      .executeTakeFirstOrThrow();
+    await addObjection(
+      h.db,
+      { municipality: MUNICIPALITY, secret: TEST_SECRET, source: 'partner' },
+      identityOfResident(resident),
+    );
+    expect(
+      await dispatchObjections({
+        db: h.db,
+        client: h.client,
+        objectionCaseKeys: [registered.stored.caseKey],
+      }),
+    ).toBe(1);
+    const ended = await registered.handle.result();
+    expect(ended.result).toBe(OBJECTION_RESULT);
+    const history = await historyOf(ended.caseId);
+    expectInOrder(
+      history.entries.map((e) => e.text),
+      [
+        'Beltaak aangemaakt',
+        'Bezwaar geregistreerd',
+        'Openstaande taak vervallen',
+        'Partner geïnformeerd: signaal niet opgepakt',
+        'Stap: Bezwaar tegen gegevensdeling (afgesloten)',
+        'Persoonsgegevens verwijderd',
+        `Zaak afgesloten: ${OBJECTION_RESULT}`,
+      ],
+    );
+    expect(history.entries.filter((e) => e.text === 'Bezwaar geregistreerd')).toHaveLength(1);
+    expect(history.stagesVisited).toEqual(['letter', 'phone', 'objected', 'closed']);
+    const json = JSON.stringify(history);
+    for (const value of personalValues(registered.record)) expect(json).not.toContain(value);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/beheer/zaken/${ended.caseId}`,
+      headers: { cookie },
+    });
+    expect(page.body).toContain('Bezwaar geregistreerd');
+    expect(page.body).toContain('state &quot;Bezwaar tegen gegevensdeling (afgesloten)&quot; as objected');
+    expect(page.body).toContain('class letter,phone,objected,closed visited');
+
+    // Voiced in the call itself: the caseworker's record says so.
+    const inCall = await startCase(h);
+    const task = await openTask(inCall.handle, 'phone', 1);
+    const declined = { reached: true, dagdeel: 'Middag', outcome: { kind: 'declined' } } as const;
+    await inCall.handle.executeUpdate(completeTask, {
+      args: [{ taskId: task.taskId, ...declined, objection: true }],
+    });
+    const inCallEnded = await inCall.handle.result();
+    const texts = (await historyOf(inCallEnded.caseId)).entries.map((e) => e.text);
+    expect(texts).toContain(
+      'Medewerker legde vast: bereikt (Middag), uitkomst: Wil geen hulp, met bezwaar tegen het delen van gegevens',
+    );
+    expect(texts).not.toContain('Bezwaar geregistreerd');
+  });
+
+  it('names every stage of the statechart in Dutch', () => {
+    for (const stage of Object.keys(caseMachine.root.states)) {
+      expect(STAGE_LABELS[stage], stage).toMatch(/^[A-Z]/);
+    }
+    expect(STAGE_LABELS.objected).toBe('Bezwaar tegen gegevensdeling (afgesloten)');
   });
 
   it('refuses a caseworker and answers 404 for an unknown case', async () => {

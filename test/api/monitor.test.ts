@@ -6,7 +6,7 @@ import type { MonitorFigures } from '../../api/routes/managers/monitor-figures.j
 import { buildServer } from '../../api/server.js';
 import { createDatabase } from '../../db/database.js';
 import { loadConfig } from '../../lib/config.js';
-import { type Seed, seedQuarter, seedTwoRounds } from './ddas-fixtures.js';
+import { insertCase, type Seed, seedQuarter, seedTwoRounds, testMunicipality } from './ddas-fixtures.js';
 
 const db = createDatabase(inject('databaseUrl'), { max: 4 });
 const Q1 = 'from=2026-01-01&to=2026-03-31';
@@ -209,6 +209,43 @@ describe('GET /api/v1/monitor: vroegsignaalzaken are rounds of outreach', () => 
     ).json() as MonitorFigures;
     expect(february.cases.started).toBe(1);
     expect(february.results.find((r) => r.count > 0)?.result).toBe('Definitief geen contact kunnen krijgen');
+    await own.close();
+  });
+});
+
+describe('GET /api/v1/monitor: a round ended by an objection', () => {
+  it('counts it as ended, picked up (its letter went out), with the result "Niet opgepakt: andere reden"', async () => {
+    const own = Fastify();
+    const municipality = testMunicipality();
+    const partner = await db
+      .insertInto('partners')
+      .values({ name: `Partner ${municipality} objected`, partner_type: 'Huur' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const objectedSeed: Seed = { municipality, partnerId: partner.id, cases: [], personalValues: [] };
+    // As the workflow leaves it: stage objected, the round ended with its result, data not yet deleted.
+    await insertCase(db, objectedSeed, {
+      result: 'Niet opgepakt: andere reden',
+      stage: 'objected',
+      signals: [{ status: 'Opgepakt', date: '2025-05-06', partnerType: 'Huur' }],
+      startedAt: '2025-05-06T10:00:00+02:00',
+      firstRoundEndedAt: '2025-05-12T09:00:00+02:00',
+      attempts: [{ soort: 'Brief', bereikt: false, at: '2025-05-06T10:00:00+02:00', dagdeel: 'Ochtend' }],
+    });
+    await registerMonitorRoutes(own, {
+      db,
+      municipality,
+      config: loadConfig({ MUNICIPALITY_CODE: municipality }),
+      monitorPreHandler: async () => {},
+    });
+    const res = await own.inject({ method: 'GET', url: '/api/v1/monitor?from=2025-05-01&to=2025-05-31' });
+    expect(res.statusCode, res.body).toBe(200);
+    const f: MonitorFigures = res.json();
+    expect(f.openCases).toBe(0);
+    expect(f.cases).toMatchObject({ started: 1, pickedUp: 1, reached: 0, helpAccepted: 0 });
+    const results = Object.fromEntries(f.results.filter((r) => r.count > 0).map((r) => [r.result, r.count]));
+    expect(results).toEqual({ 'Niet opgepakt: andere reden': 1 });
+    expect(f.signals).toMatchObject({ received: 1, pickedUp: 1, notPickedUp: 0, pending: 0 });
     await own.close();
   });
 });

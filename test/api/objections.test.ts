@@ -14,16 +14,18 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildDelivery } from '../../api/ddas/delivery.js';
 import { OWN_UPDATE_FIRST_MS } from '../../api/routes/caseworkers/complete-task.js';
 import { buildServer } from '../../api/server.js';
 import { ensurePartner } from '../../db/repositories/intake.js';
-import { objectionKeys, withObjectionDeliveries } from '../../db/repositories/objections.js';
+import { objectionKeys } from '../../db/repositories/objections.js';
 import { createPartnerToken } from '../../db/repositories/partner-tokens.js';
 import { loadConfig } from '../../lib/config.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
 import { dispatchObjections } from '../../worker/objection-dispatcher.js';
 import { OBJECTION_RESULT } from '../../workflows/case-machine.js';
 import { caseWorkflowId } from '../../workflows/messages.js';
+import type { OutreachPolicy } from '../../workflows/policy.js';
 import { startApiHarness } from '../helpers/api.js';
 import { MUNICIPALITY } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/ports.js';
@@ -121,12 +123,12 @@ async function sendSignal(headers: Record<string, string>, p: Person, withBsn = 
   return res.json() as { signalId: string; status: string };
 }
 
-async function dispatch(signalId: string) {
+async function dispatch(signalId: string, policyFor: () => OutreachPolicy = testPolicy) {
   await dispatchPending({
     db: h.db,
     client: h.client,
     taskQueue: h.taskQueue,
-    policyFor: testPolicy,
+    policyFor,
     signalIds: [signalId],
   });
   return h.db.selectFrom('signals').select('case_key').where('id', '=', signalId).executeTakeFirstOrThrow();
@@ -176,11 +178,11 @@ const registerRows = (p: Person, parts: { bsn?: boolean; person?: boolean }) => 
 };
 
 /** A resident (with a BSN) whose case has sent its letter and now has its first call open. */
-async function caseWithPhoneTask() {
+async function caseWithPhoneTask(policyFor?: () => OutreachPolicy) {
   const insurer = await partner('Zorg');
   const p = person(true);
   const first = await sendSignal(insurer.headers, p, true);
-  const { case_key } = await dispatch(first.signalId);
+  const { case_key } = await dispatch(first.signalId, policyFor);
   const task = await openTask(h.db, case_key, 'phone', 1);
   return { insurer, p, task, caseKey: case_key };
 }
@@ -191,7 +193,7 @@ const postObjection = (headers: Record<string, string>, payload: object, server:
 
 /** The objection outbox rows of a resident's case. */
 const deliveriesOf = (caseKey: string) =>
-  withObjectionDeliveries(h.db)
+  h.db
     .selectFrom('objection_deliveries')
     .select(['outcome', 'attempts', 'last_error', 'delivered_at', 'deliver_after'])
     .where('case_key', '=', caseKey)
@@ -472,7 +474,7 @@ describe('POST /api/v1/objections', () => {
       expect((await caseState(case_key)).tasks).toEqual([{ kind: 'phone', status: 'open' }]);
 
       // Back: once the back-off has passed, the round ends.
-      await withObjectionDeliveries(h.db)
+      await h.db
         .updateTable('objection_deliveries')
         .set({ deliver_after: sql<Date>`now()` })
         .where('case_key', '=', case_key)
@@ -496,6 +498,86 @@ describe('POST /api/v1/objections', () => {
       'resident',
       'address',
     ]);
+  });
+});
+
+describe('a round ended as objected, as caseworkers and CBS see it', () => {
+  it('shows the end on the case page without actions, drops the call from the tasks, and reports it to DDAS', async () => {
+    // Retention long enough to look at the case while it waits, objected, for the deletion.
+    const policy = () => ({
+      ...testPolicy(),
+      retention: { ...testPolicy().retention, afterDeclineMs: 120_000 },
+    });
+    const { insurer, p, task, caseKey } = await caseWithPhoneTask(policy);
+    const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
+    const { cookie } = await signIn(app, user);
+    const casePage = async () =>
+      (await app.inject({ method: 'GET', url: `/zaken/${task.case_id}`, headers: { cookie } })).body;
+    const teamTasks = async () => {
+      const url = `/api/v1/tasks?scope=team&area=${p.address.postcode.slice(0, 4)}&pageSize=100`;
+      const items = (await app.inject({ method: 'GET', url, headers: { cookie } })).json().items;
+      return (items as Array<{ id: string }>).map((t) => t.id);
+    };
+    // While the round runs: the call is a task, and the page offers the resident's own contact.
+    const running = await casePage();
+    expect(running).toContain('De inwoner nam zelf contact op');
+    expect(running).toContain(`href="/taken/${task.id}"`);
+    expect(await teamTasks()).toContain(task.id);
+
+    expect((await postObjection(insurer.headers, objectionOf(p, { bsn: true }))).statusCode).toBe(201);
+    expect(await deliverObjections(caseKey)).toBe(1);
+    const ended = await objectedRound(caseKey);
+    expect(ended.stage).toBe('objected');
+
+    const page = await casePage();
+    expect(page).toContain('<dd id="case-stage">Bezwaar tegen gegevensdeling (afgesloten)</dd>');
+    expect(page).toContain(`<dt>Resultaat</dt><dd>${OBJECTED}</dd>`);
+    expect(page).toContain('Gegevens verwijderen op');
+    expect(page).toContain('Taak vervallen: Bellen, poging 1');
+    expect(page).not.toContain('De inwoner nam zelf contact op');
+    expect(page).not.toContain(`action="/zaken/${task.case_id}/contact"`);
+    expect(page).not.toContain('uitkomst vastleggen');
+    expect(await teamTasks()).not.toContain(task.id);
+    const json = await app.inject({
+      method: 'GET',
+      url: `/api/v1/cases/${task.case_id}`,
+      headers: { cookie },
+    });
+    expect(json.json()).toMatchObject({ stage: 'objected', result: OBJECTED, closedAt: null });
+
+    // DDAS: the zaak ended "Niet opgepakt: andere reden" after its letter; the signal itself was picked up.
+    const now = new Date();
+    const delivery = await buildDelivery(
+      h.db,
+      {
+        aanleverperiodeStartdatum: '2026-11-01',
+        aanleverperiodeEinddatum: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(
+          now,
+        ),
+        aanleverende_organisatie: MUNICIPALITY,
+      },
+      { municipality: MUNICIPALITY, supplierCode: 'test', organisationName: 'Gemeente Test', now },
+    );
+    type Zaak = {
+      resultaat?: string;
+      einddatumMatchingperiode?: string;
+      vroegsignalen?: Array<{ ID: string }>;
+      contactpogingen?: Array<{ soort?: string; bereikt?: boolean }>;
+    };
+    const gegevens = JSON.parse(delivery.body.toString('utf8')).gegevens as {
+      leveringen: Array<{
+        gemeentecode: string;
+        vroegsignalen?: Array<{ ID: string; status?: string }>;
+        vroegsignaalzaken?: Zaak[];
+      }>;
+    };
+    const levering = gegevens.leveringen.find((l) => l.gemeentecode === MUNICIPALITY)!;
+    const [signal] = await h.db.selectFrom('signals').select('id').where('case_key', '=', caseKey).execute();
+    const zaak = levering.vroegsignaalzaken?.find((z) => z.vroegsignalen?.some((v) => v.ID === signal!.id));
+    expect(zaak).toMatchObject({ resultaat: OBJECTED, einddatumMatchingperiode: expect.any(String) });
+    expect(zaak!.contactpogingen?.map((c) => `${c.soort}:${c.bereikt}`)).toEqual(['Brief:false']);
+    expect(levering.vroegsignalen?.find((v) => v.ID === signal!.id)?.status).toBe('Opgepakt');
+    await h.client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, caseKey)).terminate('test finished');
   });
 });
 

@@ -117,6 +117,14 @@ describe('OpenAPI description of the caseworker API', () => {
       expect(body?.required?.length, `${path} documents its required body fields`).toBeGreaterThan(0);
     }
     expect(operation('post', '/api/v1/tasks/{id}/complete').responses['409']).toBeDefined();
+    // The objection flag says what it does to the case: the running outreach stops, later signals start none.
+    for (const path of ['/api/v1/tasks/{id}/complete', '/api/v1/cases/{id}/resident-contact']) {
+      const body = operation('post', path).requestBody?.content['application/json']?.schema as {
+        properties: Record<string, { description?: string }>;
+      };
+      expect(body.properties.objection?.description, path).toMatch(/the running outreach stops/);
+      expect(body.properties.objection?.description, path).toMatch(/Niet opgepakt: andere reden/);
+    }
   });
 
   it('answers in the documented shapes', async () => {

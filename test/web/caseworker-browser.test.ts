@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeUser, openTask, PASSWORD, startCase } from '../api/caseworker-helpers.js';
+import { makeUser, openTask, PASSWORD, startCase, testPolicy } from '../api/caseworker-helpers.js';
 import { type BrowserHarness, SCREENSHOTS, startBrowserHarness } from '../helpers/browser.js';
 import type { TestHarness } from '../helpers/temporal.js';
 
@@ -116,12 +116,17 @@ describe('caseworker workspace in the browser', () => {
     await page.context().close();
   });
 
-  it('records an objection to data sharing with a declined call and shows the register on the case page', async () => {
+  it('records an objection to data sharing with a declined call: the round ends and the case page says so', async () => {
     const user = await makeUser(h.db, ['caseworker'], ['schulddienstverlening']);
-    const { stored } = await startCase(h);
+    // Retention long enough to see the case while it waits, objected, for the deletion.
+    const policy = { ...testPolicy(), retention: { ...testPolicy().retention, afterDeclineMs: 120_000 } };
+    const { stored } = await startCase(h, 'Zorg', policy);
     const task = await openTask(h.db, stored.caseKey, 'phone', 1);
     const page = await login(user);
     await completeForm(page, task.id, async (p) => {
+      expect(await visibleText(p.locator('#taak-objection-hint'))).toContain(
+        'Het lopende contact stopt dan (geen brieven, telefoontjes of huisbezoeken meer)',
+      );
       await p.getByLabel('Bereikt en gesproken').check();
       await p.getByLabel('Wil geen hulp').check();
       await p.getByLabel('Inwoner maakt bezwaar tegen het delen van gegevens door schuldeisers').check();
@@ -129,6 +134,11 @@ describe('caseworker workspace in the browser', () => {
     expect(await visibleText(page.locator('#bezwaarregister'))).toContain(
       'Deze inwoner staat in het bezwaarregister',
     );
+    expect(await visibleText(page.locator('#case-stage'))).toBe('Bezwaar tegen gegevensdeling (afgesloten)');
+    // An ended round offers nothing to record: no contact form, no task to complete.
+    expect(await page.getByRole('heading', { name: 'De inwoner nam zelf contact op' }).count()).toBe(0);
+    expect(await page.getByRole('button').filter({ hasText: 'vastleggen' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'uitkomst vastleggen' }).count()).toBe(0);
     await page.screenshot({ path: `${SCREENSHOTS}/case-objection.png`, fullPage: true });
     await expectAccessible(page, 'case page with objection');
     const resident = await h.db

@@ -7,6 +7,7 @@ import {
   type CaseEvent,
   type CaseInput,
   caseMachine,
+  END_STAGES,
   OBJECTION_RESULT,
   type Outcome,
   type SignalFacts,
@@ -594,6 +595,13 @@ describe('an objection while outreach runs', () => {
     }
   });
 
+  it('lists as end stages exactly the stages an objection no longer ends (and no transient one)', () => {
+    const stages = Object.values(caseMachine.root.states).filter((s) => s.key !== 'screening');
+    const ended = stages.filter((s) => !s.events.includes('OBJECTION')).map((s) => s.key);
+    expect([...END_STAGES].sort()).toEqual(ended.sort());
+    expect(END_STAGES).toContain('objected');
+  });
+
   it('changes nothing once the round has ended', () => {
     const concluded = openCase().residentContact({ kind: 'alreadyPaid' });
     const notPickedUp = openCase(aSignal({ amount: 10 }));
@@ -680,15 +688,8 @@ describe('shortPolicy', () => {
 // Model-based: every path through the statechart, driven by representative events.
 // -------------------------------------------------------------------------------------------------
 
-const END_STAGES = new Set([
-  'handedOver',
-  'concluded',
-  'declined',
-  'unreachable',
-  'notPickedUp',
-  'objected',
-  'closed',
-]);
+/** The machine's own list of end stages: a path that stops elsewhere did not end. */
+const ENDED = new Set<string>(END_STAGES);
 
 /** Representative events for a snapshot, at a plausible moment after the last known one. */
 function sampleEvents(snapshot: CaseSnapshot): CaseEvent[] {
@@ -771,7 +772,7 @@ describe('every path through the statechart (model-based)', () => {
     const explore = (snapshot: CaseSnapshot, seen: Set<string>, steps: Set<string>, trail: string[]) => {
       const stage = stageOf(snapshot);
       const result = snapshot.context.result;
-      if (END_STAGES.has(stage) ? !EINDRESULTATEN.includes(result!) : result !== null) {
+      if (ENDED.has(stage) ? !EINDRESULTATEN.includes(result!) : result !== null) {
         problems.push(`${trail.join(' > ')}: ${stage} with result ${result}`);
       }
       const next = sampleEvents(snapshot)
@@ -779,7 +780,7 @@ describe('every path through the statechart (model-based)', () => {
         .filter(({ step: [s] }) => !seen.has(serializeState(s)));
       if (next.length === 0) {
         paths++;
-        if (END_STAGES.has(stage)) ended++;
+        if (ENDED.has(stage)) ended++;
         return;
       }
       for (const { event, step } of next) {
@@ -806,7 +807,7 @@ describe('every path through the statechart (model-based)', () => {
       const input: CaseInput = { policy: DEFAULT_POLICY, at: T0, signal };
       for (const path of getShortestPaths(caseMachine, { input, events: sampleEvents, serializeState })) {
         const result = path.state.context.result;
-        if (END_STAGES.has(stageOf(path.state))) expect(EINDRESULTATEN).toContain(result);
+        if (ENDED.has(stageOf(path.state))) expect(EINDRESULTATEN).toContain(result);
         for (const id of path.state._nodes.map((n) => n.id)) reached.add(id);
       }
     }

@@ -9,6 +9,11 @@
  * ended rounds: its case got an `objectionRegistered` notice (no handler then) and a task completion with
  * `objection: true` (ignored then), and went on to "declined". Today's code must replay it as it ran, which
  * only the `OBJECTION_PATCH` guard makes possible.
+ *
+ * `objection-before-first-step-unpatched` was recorded with the code of commit 90bd75b: the start signal and
+ * an objection notice met in the case's first workflow task, and the first letter went out before the notice
+ * ended the round. Today's code screens such a signal as objected (`OBJECTION_SCREENING_PATCH`), as
+ * `objection-before-first-step` shows; the old history must still replay as it ran.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +23,7 @@ const { temporal } = proto;
 
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
+import { OBJECTION_SCREENING_PATCH } from '../../workflows/messages.js';
 
 const dir = join(process.cwd(), 'test', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.binpb'));
@@ -28,6 +34,8 @@ describe('replaying recorded case histories', () => {
       'consent-second-call',
       'declined-at-door',
       'not-now-recontact-consent',
+      'objection-before-first-step',
+      'objection-before-first-step-unpatched',
       'objection-before-patch',
       'objection-during-call',
       'objection-in-call',
@@ -41,6 +49,18 @@ describe('replaying recorded case histories', () => {
     expect(text).toContain('objectionRegistered');
     expect(text).toContain('"objection":true');
     expect(text).not.toContain('objection-ends-round');
+  });
+
+  it('holds a start signal with an objection notice queued behind it, with and without the screening patch', () => {
+    const read = (name: string) => Buffer.from(readFileSync(join(dir, `${name}.binpb`))).toString('utf8');
+    const unpatched = read('objection-before-first-step-unpatched');
+    expect(unpatched).toContain('objectionRegistered');
+    expect(unpatched).toContain('objection-ends-round');
+    expect(unpatched).not.toContain(OBJECTION_SCREENING_PATCH);
+    expect(unpatched).toContain('"template":"first"');
+    const patched = read('objection-before-first-step');
+    expect(patched).toContain(OBJECTION_SCREENING_PATCH);
+    expect(patched).not.toContain('"template":"first"');
   });
 
   it('replays every fixture without non-determinism', async () => {

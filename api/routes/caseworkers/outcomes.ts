@@ -3,7 +3,7 @@
  * with zod at the edge, and their Dutch labels.
  */
 import { z } from 'zod';
-import { OUTCOME_KINDS, type OutcomeKind } from '../../../workflows/case-machine.js';
+import { NO_OBJECTION_WITH, OUTCOME_KINDS, type OutcomeKind } from '../../../workflows/case-machine.js';
 import { DAGDELEN } from '../../../workflows/ddas.js';
 
 /** Dutch labels of the outcomes, in the order the forms show them. */
@@ -20,13 +20,13 @@ export const OUTCOME_LABELS: Record<OutcomeKind, string> = {
   notNow: 'Nu niet, later opnieuw contact',
 };
 
-/** The checkbox on the outcome forms (and its hint): puts the resident on the objection register. */
+/**
+ * The checkbox on the outcome forms (and its hint): ends the running round as objected and puts the resident
+ * on the objection register.
+ */
 export const OBJECTION_LABEL = 'Inwoner maakt bezwaar tegen het delen van gegevens door schuldeisers';
 export const OBJECTION_HINT =
-  'Alleen als u de inwoner sprak en die geen hulp of later contact wil. Nieuwe signalen over deze inwoner leiden dan niet meer tot contact.';
-
-/** Outcomes after which a resident's objection makes no sense: help was accepted, or contact agreed. */
-const NO_OBJECTION_WITH: readonly OutcomeKind[] = ['consent', 'notNow'];
+  'Alleen als u de inwoner sprak en die geen hulp of later contact wil. Het lopende contact stopt dan (geen brieven, telefoontjes of huisbezoeken meer) en nieuwe signalen over deze inwoner leiden niet meer tot contact.';
 
 /** An objection needs a conversation whose outcome ends the contact. */
 function objectionFits(b: { reached?: boolean; outcome?: { kind: OutcomeKind }; objection?: boolean }) {
@@ -37,8 +37,9 @@ const objectionFlag = z
   .boolean()
   .optional()
   .describe(
-    'the resident objects to creditors sharing their data: once the outcome is accepted, the resident goes ' +
-      'on the objection register (not with "not reached", consent or notNow)',
+    'the resident objects to creditors sharing their data: the running outreach stops (the round ends with ' +
+      '"Niet opgepakt: andere reden", no further letters, calls or visits) and the resident goes on the ' +
+      'objection register, so later signals start no contact (not with "not reached", consent or notNow)',
   );
 const OBJECTION_REFUSED = {
   message: 'bezwaar kan alleen als u de inwoner sprak en die geen hulp of later contact wil',
