@@ -517,6 +517,35 @@ describe('POST /api/v1/signal-batches', () => {
     expect(amounts.map((a) => a.amount)).toEqual(['412.50', '412.50']);
   });
 
+  it('reads a small CSV file sent over a real connection in one piece (as curl and partners send it)', async () => {
+    // A body that arrives in one chunk ends the request stream at once; the reader must not lose it.
+    const p = await partnerWithToken();
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const address = server.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    for (const [separator, body] of [
+      [';', `${header}\n${csvRow('S1')}\n${csvRow('S2')}\n`],
+      [
+        ',',
+        `${header.replaceAll(';', ',')}\n${csvRow('S3', '12.50').replace('Zwaluwstraat, achter', 'Zwaluwstraat').replaceAll(';', ',')}`,
+      ],
+      [';', `\uFEFF${header}`],
+    ] as const) {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/signal-batches`, {
+        method: 'POST',
+        headers: { ...p.auth, 'content-type': 'text/csv' },
+        body,
+      });
+      const answer = (await res.json()) as Record<string, unknown>;
+      if (body.includes('S1'))
+        expect([res.status, answer]).toMatchObject([202, { received: 2, accepted: 2 }]);
+      else if (separator === ',')
+        expect([res.status, answer]).toMatchObject([202, { received: 1, accepted: 1 }]);
+      // A header alone: read, and no row to accept.
+      else expect([res.status, answer.message]).toEqual([422, 'de levering bevat geen signalen']);
+    }
+  });
+
   it('reads CSV separated by , with a row of the wrong width rejected alone', async () => {
     const p = await partnerWithToken();
     const toComma = (line: string) =>

@@ -184,36 +184,9 @@ export class CsvSplitter {
   }
 }
 
-/**
- * Reads until the end of the first line, puts the bytes back (`unshift`) and chooses the separator that
- * splits that line most.
- */
-async function sniffDelimiter(input: Readable): Promise<';' | ','> {
-  const head: Buffer[] = [];
-  let length = 0;
-  await new Promise<void>((resolve, reject) => {
-    const done = (err?: Error) => {
-      input.off('readable', onReadable);
-      input.off('end', onEnd);
-      input.off('error', done);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onEnd = () => done();
-    const onReadable = () => {
-      for (let chunk = input.read() as Buffer | null; chunk !== null; chunk = input.read() as Buffer | null) {
-        head.push(chunk);
-        length += chunk.length;
-        if (chunk.includes(0x0a) || length > 64 * 1024) return done();
-      }
-    };
-    input.on('readable', onReadable);
-    input.on('end', onEnd);
-    input.on('error', done);
-  });
-  const buffer = Buffer.concat(head);
-  if (buffer.length > 0) input.unshift(buffer);
-  const firstLine = buffer.toString('utf8').split(/\r?\n/, 1)[0] ?? '';
+/** The separator (`;` or `,`) that splits the first line of `head` most. */
+function delimiterOf(head: Buffer): ';' | ',' {
+  const firstLine = head.toString('utf8').split(/\r?\n/, 1)[0] ?? '';
   return firstLine.split(';').length >= firstLine.split(',').length ? ';' : ',';
 }
 
@@ -225,13 +198,35 @@ async function sniffDelimiter(input: Readable): Promise<';' | ','> {
 export async function csvRows(body: Readable, maxBytes: number): Promise<AsyncGenerator<RawRow>> {
   const limited = body.pipe(byteLimit(maxBytes));
   body.on('error', (err) => limited.destroy(err));
-  const splitter = new CsvSplitter(await sniffDelimiter(limited));
+  const chunks = limited[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  // The first line (or 64 KiB) chooses the delimiter. Read through the same iterator as the rest: a small
+  // body arrives in one chunk and ends the stream at once, so it cannot be put back into the stream.
+  const head: Buffer[] = [];
+  let headLength = 0;
+  let ended = false;
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    head.push(next.value);
+    headLength += next.value.length;
+    if (next.value.includes(0x0a) || headLength > 64 * 1024) break;
+  }
+  const first = Buffer.concat(head);
+  const splitter = new CsvSplitter(delimiterOf(first));
   // The decoder drops a leading BOM and turns bytes that are not UTF-8 into U+FFFD.
   const decoder = new TextDecoder('utf-8');
-  const chunks = limited[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let ended = false;
+  let pending: CsvRecord[] = splitter.push(decoder.decode(first, { stream: true }));
+  if (ended) pending = [...pending, ...splitter.push(decoder.decode()), ...splitter.end()];
   /** The next records, reading on until the text received completes at least one (empty at the end). */
   const nextRecords = async (): Promise<CsvRecord[]> => {
+    if (pending.length > 0) {
+      const records = pending;
+      pending = [];
+      return records;
+    }
     while (!ended) {
       const next = await chunks.next();
       const records = next.done
