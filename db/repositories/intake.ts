@@ -468,37 +468,29 @@ export async function storeSignals(
     const created = [...new Set(fresh.map((i) => residentOf[i]!))]
       .filter((r) => r.created)
       .sort((a, b) => (a.match_key < b.match_key ? -1 : a.match_key > b.match_key ? 1 : 0));
-    // The writes and the read of earlier signals go to PostgreSQL back to back (the connection queues them),
-    // without a turn of this process in between: it is busy reading other deliveries meanwhile.
+    // One statement after another: a statement still pending when the transaction rolls back could run after
+    // the ROLLBACK, on its own.
     const learnt = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created && r.learntBsn);
     const existing = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created);
-    const inserting =
-      created.length > 0 ? insertResidents(trx, municipality, created, rows, keys.household) : null;
-    const writes: Array<Promise<unknown>> = [];
+    // A resident another writer stored first under the same match key (see insertResidents) is an existing
+    // one after all.
+    const lost =
+      created.length > 0 ? await insertResidents(trx, municipality, created, rows, keys.household) : [];
     if (learnt.length > 0) {
       // The BSN of a resident first known without one: recorded, and it becomes their match key.
-      writes.push(
-        sql`
+      await sql`
         update residents r set bsn = k.bsn, match_key = k.match_key
         from unnest(${uuidArray(learnt.map((r) => r.id))}::uuid[], ${textArray(learnt.map((r) => r.learntBsn))}::text[],
           ${textArray(learnt.map((r) => r.match_key))}::text[]) as k(id, bsn, match_key)
-        where r.id = k.id and r.bsn is null`.execute(trx),
-      );
+        where r.id = k.id and r.bsn is null`.execute(trx);
     }
     if (toFlag.size > 0) {
-      writes.push(
-        sql`update residents set objected = true
-        where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx),
-      );
+      await sql`update residents set objected = true
+        where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
     }
     // Earlier signals of these residents (by case key: a resident's signals carry it), for the repeat rule
     // and the classification.
-    const history = existing.length > 0 ? earlierSignals(trx, existing) : null;
-    // A resident another writer stored first under the same match key (see insertResidents) is an
-    // existing one after all: its earlier signals are read too.
-    // One Promise.all: when one statement fails, the others (failing on the aborted transaction) are handled.
-    const [lost] = await Promise.all([inserting ?? [], history, ...writes]);
-    if (lost.length > 0) await earlierSignals(trx, lost);
+    if (existing.length > 0 || lost.length > 0) await earlierSignals(trx, [...existing, ...lost]);
 
     const at = now.getTime();
     const classifications: SignalClassification[] = new Array(rows.length);
