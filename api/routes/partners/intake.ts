@@ -97,6 +97,31 @@ export function screenerFor(policy: OutreachPolicy): (input: ScreeningInput) => 
   };
 }
 
+/** The chunk (or single signal) whose turn it is last, per municipality, in this process. */
+const turns = new Map<string, Promise<void>>();
+
+/**
+ * Runs `work` when the municipality's earlier chunks of this process are done. Intake's advisory lock (see
+ * `storeSignals`) already lets one chunk per municipality through at a time, across processes; waiting here
+ * first means a chunk waits without holding one of the pool's connections, so a dozen deliveries at once
+ * cannot take the whole pool while they queue and starve the caseworkers' requests.
+ */
+export async function inTurn<T>(municipality: string, work: () => Promise<T>): Promise<T> {
+  const previous = turns.get(municipality) ?? Promise.resolve();
+  let release!: () => void;
+  const done = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  turns.set(municipality, done);
+  await previous;
+  try {
+    return await work();
+  } finally {
+    release();
+    if (turns.get(municipality) === done) turns.delete(municipality);
+  }
+}
+
 function storeOptions(ctx: IntakeContext, batchId: string | null) {
   return {
     municipality: ctx.municipality,
@@ -116,7 +141,9 @@ export async function acceptSignal(
   ctx: IntakeContext,
   row: IntakeRow,
 ): Promise<Omit<RowOutcome, 'classification'> & { classification: 'single' | 'consecutive' }> {
-  const [outcome] = await inTransaction(ctx.db, (trx) => storeSignals(trx, storeOptions(ctx, null), [row]));
+  const [outcome] = await inTurn(ctx.municipality, () =>
+    inTransaction(ctx.db, (trx) => storeSignals(trx, storeOptions(ctx, null), [row])),
+  );
   if (!outcome) throw new Error('signal was not stored');
   return { ...outcome, classification: partnerClassification(outcome.classification) };
 }
@@ -150,24 +177,26 @@ export async function acceptBatch(
   let failure: { error: unknown } | null = null;
   const options = storeOptions(ctx, batchId);
   const commit = async (chunk: IntakeRow[], problems: RejectedRow[], rejected: number) => {
-    const counts = await inTransaction(ctx.db, async (trx) => {
-      const outcomes = await storeSignals(trx, options, chunk);
-      let duplicate = 0;
-      let consecutive = 0;
-      for (const o of outcomes) {
-        if (o.duplicate) duplicate += 1;
-        else if (o.classification === 'consecutive') consecutive += 1;
-      }
-      const counts = {
-        received: chunk.length + rejected,
-        accepted: outcomes.length - duplicate,
-        rejected,
-        duplicate,
-        consecutive,
-      };
-      await addToBatch(trx, batchId, counts, problems);
-      return counts;
-    });
+    const counts = await inTurn(ctx.municipality, () =>
+      inTransaction(ctx.db, async (trx) => {
+        const outcomes = await storeSignals(trx, options, chunk);
+        let duplicate = 0;
+        let consecutive = 0;
+        for (const o of outcomes) {
+          if (o.duplicate) duplicate += 1;
+          else if (o.classification === 'consecutive') consecutive += 1;
+        }
+        const counts = {
+          received: chunk.length + rejected,
+          accepted: outcomes.length - duplicate,
+          rejected,
+          duplicate,
+          consecutive,
+        };
+        await addToBatch(trx, batchId, counts, problems);
+        return counts;
+      }),
+    );
     totals.received += counts.received;
     totals.accepted += counts.accepted;
     totals.rejected += counts.rejected;
