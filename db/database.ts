@@ -73,9 +73,9 @@ const ATTEMPTS = 4;
 
 /**
  * Runs `work` in a transaction, again (up to ATTEMPTS times, after a short random pause) when PostgreSQL
- * aborted it to break a deadlock: deliveries from several partners at once insert and lock the same new
- * residents, and although intake writes them in one order (by match key), updates of residents and the
- * reference checks can still cross. The aborted attempt left nothing behind, so running it again is safe.
+ * aborted it to break a deadlock: intake chunks take turns per municipality, but other writers of residents
+ * (objections, deletions) lock the same rows in their own order. The aborted attempt left nothing behind, so
+ * running it again is safe.
  */
 export async function inTransaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {

@@ -463,15 +463,12 @@ export async function storeSignals(
       }
     }
 
-    // In match key order: deliveries from several partners at once then take the unique index entries of
-    // the residents they share in the same order, and wait for each other instead of deadlocking.
-    const created = [...new Set(fresh.map((i) => residentOf[i]!))]
-      .filter((r) => r.created)
-      .sort((a, b) => (a.match_key < b.match_key ? -1 : a.match_key > b.match_key ? 1 : 0));
-    // One statement after another: a statement still pending when the transaction rolls back could run after
-    // the ROLLBACK, on its own.
-    const learnt = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created && r.learntBsn);
-    const existing = [...new Set(fresh.map((i) => residentOf[i]!))].filter((r) => !r.created);
+    // The residents of these rows, each once; the statements below run one after another (a statement still
+    // pending when the transaction rolls back could run after the ROLLBACK, on its own).
+    const matched = [...new Set(fresh.map((i) => residentOf[i]!))];
+    const created = matched.filter((r) => r.created);
+    const learnt = matched.filter((r) => !r.created && r.learntBsn);
+    const existing = matched.filter((r) => !r.created);
     // A resident another writer stored first under the same match key (see insertResidents) is an existing
     // one after all.
     const lost =
