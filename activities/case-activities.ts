@@ -222,7 +222,20 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
     },
 
     /** Records a DDAS contactpoging, in the case's current round (vroegsignaalzaak). */
-    async recordContactAttempt(input: ContactAttemptInput): Promise<void> {
+    async recordContactAttempt(input: ContactAttemptInput): Promise<'recorded' | 'withheld'> {
+      // A letter attempt follows its letter; a letter withheld for an objection (see `sendOutbound`) was no
+      // attempt, and DDAS must not count it.
+      if (input.soort === 'Brief') {
+        const letter = await db
+          .selectFrom('outbound_messages')
+          .select('status')
+          .where('case_id', '=', input.caseId)
+          .where('channel', '=', 'letter')
+          .orderBy('created_at', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (letter?.status === 'objected') return 'withheld';
+      }
       await db
         .insertInto('contact_attempts')
         .values({
@@ -244,10 +257,32 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
           .where('first_contact_at', 'is', null)
           .execute();
       }
+      return 'recorded';
     },
 
-    /** Sends a letter (and e-mail when known) or records a card, through the outreach channel. */
-    async sendOutbound(input: OutboundInput): Promise<'queued' | 'already-sent'> {
+    /**
+     * Sends a letter (and e-mail when known) or records a card, through the outreach channel; nothing to a
+     * resident on the objection register. Their notice ends the round, but it may reach the workflow only
+     * after this step was decided (say, while the case was being registered): the register, committed before
+     * the notice, is the last word. The withheld message is recorded once, without content, as `objected`.
+     */
+    async sendOutbound(input: OutboundInput): Promise<'queued' | 'already-sent' | 'withheld'> {
+      const resident = await db
+        .selectFrom('residents')
+        .select('objected')
+        .where('case_key', '=', input.caseKey)
+        .executeTakeFirst();
+      if (resident?.objected) {
+        const recorded = await recordOutboundOnce(db, {
+          idempotency_key: input.key,
+          case_id: input.caseId,
+          channel: input.channel,
+          template: input.channel === 'card' ? 'card' : input.template,
+          status: 'objected',
+          detail: 'objected',
+        });
+        return recorded ? 'withheld' : 'already-sent';
+      }
       return channel.deliver(input);
     },
 

@@ -108,6 +108,8 @@ export async function buildCaseHistory(
     (await db.selectFrom('partners').select(['id', 'name']).execute()).map((p) => [p.id, p.name] as const),
   );
   const entries: TimelineEntry[] = [];
+  /** The entries of letters, cards and contact attempts by their scheduled event (`run:eventId`). */
+  const sends = new Map<string, { entry: TimelineEntry; input: Record<string, unknown> }>();
   const stagesVisited: string[] = [];
   let stage: string | null = null;
   const push = (run: number, event: HistoryEvent, kind: string, text: string) =>
@@ -176,6 +178,31 @@ export async function buildCaseHistory(
           stagesVisited.push(stage);
         } else if (text) {
           push(run, event, attrs?.activityType?.name ?? 'activity', text);
+          if (
+            attrs?.activityType?.name === 'sendOutbound' ||
+            attrs?.activityType?.name === 'recordContactAttempt'
+          )
+            sends.set(`${run}:${event.eventId}`, { entry: entries.at(-1)!, input: input ?? {} });
+        }
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        // A letter or card withheld because the resident is on the objection register, and the contact attempt
+        // that would have recorded it (see sendOutbound and recordContactAttempt).
+        const attrs = event.activityTaskCompletedEventAttributes;
+        const send = sends.get(`${run}:${attrs?.scheduledEventId}`);
+        if (!send) break;
+        const [result] = await decode(attrs?.result?.payloads as Payload[]);
+        if (result === 'withheld' && send.entry.kind === 'recordContactAttempt') {
+          // The attempt of a withheld letter: no attempt at all.
+          entries.splice(entries.indexOf(send.entry), 1);
+        } else if (result === 'withheld') {
+          send.entry.kind = 'withheld';
+          send.entry.text = `${
+            send.input.channel === 'card'
+              ? 'Kaartje niet achtergelaten'
+              : `${TEMPLATE_LABELS[String(send.input.template)] ?? 'Brief'} niet verstuurd`
+          }: de inwoner staat in het bezwaarregister`;
         }
         break;
       }

@@ -264,7 +264,7 @@ export interface CaseViewData {
     }[];
     tasks: Task[];
     attempts: { soort: string; bereikt: boolean; attempted_at: Date; dagdeel: string }[];
-    letters: { channel: string; template: string; created_at: Date }[];
+    letters: { channel: string; template: string; status: string; created_at: Date }[];
   };
   csrfToken: string;
   submissionId: string;
@@ -278,6 +278,15 @@ export interface CaseViewData {
 const fullName = (r: { first_names: string; surname_prefix: string | null; surname: string }) =>
   [r.first_names, r.surname_prefix, r.surname].filter(Boolean).join(' ');
 
+/** A letter, e-mail or card on the case page's timeline, with why it did not go out when it did not. */
+function letterText(l: { channel: string; template: string; status: string }): SafeHtml {
+  const what = l.channel === 'card' ? 'Kaartje' : (TEMPLATE_LABELS[l.template] ?? 'Brief');
+  const done = l.channel === 'card' ? 'achtergelaten' : 'verstuurd';
+  if (l.status === 'objected') return html`${what} niet ${done}: de inwoner staat in het bezwaarregister`;
+  if (l.status === 'no-resident') return html`${what} niet ${done}: geen persoonsgegevens (meer) bekend`;
+  return html`${what} ${done}`;
+}
+
 /** The case page: resident, household, signals, timeline, next step, allowed actions. */
 export function caseView(d: CaseViewData): SafeHtml {
   const { c, details } = d;
@@ -286,10 +295,7 @@ export function caseView(d: CaseViewData): SafeHtml {
   const openTask = details.tasks.find((t) => t.status === 'open');
   type Entry = { at: Date; text: SafeHtml };
   const timeline: Entry[] = [
-    ...details.letters.map((l) => ({
-      at: l.created_at,
-      text: html`${l.channel === 'card' ? 'Kaartje achtergelaten' : (TEMPLATE_LABELS[l.template] ?? 'Brief')} ${l.channel === 'letter' ? 'verstuurd' : ''}`,
-    })),
+    ...details.letters.map((l) => ({ at: l.created_at, text: letterText(l) })),
     ...details.attempts.map((a) => ({
       at: a.attempted_at,
       text: html`Contactpoging: ${a.soort}, ${a.dagdeel.toLowerCase()}, <strong>${a.bereikt ? 'bereikt' : 'niet bereikt'}</strong>`,

@@ -3,7 +3,8 @@ import type { ColumnType, Generated, Selectable } from 'kysely';
 /**
  * A letter, e-mail or card sent to a resident; `content` (the rendered PDF, or the e-mail as sent) goes with
  * deletion. Status: letters and cards `queued` (print outbox) -> `sent` (collected), or `replaced-by-email`,
- * `withdrawn` (data deleted before printing), `no-resident`; e-mails `sending` -> `sent` | `failed`.
+ * `withdrawn` (data deleted before printing), `no-resident`, `objected` (withheld: the resident is on the
+ * objection register); e-mails `sending` -> `sent` | `failed`.
  */
 export interface OutboundMessagesTable {
   id: Generated<string>;

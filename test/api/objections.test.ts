@@ -29,7 +29,7 @@ import type { OutreachPolicy } from '../../workflows/policy.js';
 import { startApiHarness } from '../helpers/api.js';
 import { MUNICIPALITY } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/ports.js';
-import type { TestHarness } from '../helpers/temporal.js';
+import { createHarness, type TestHarness } from '../helpers/temporal.js';
 import { eventually, makeUser, openTask, signIn, testPolicy } from './caseworker-helpers.js';
 
 const SECRET = 'objections-test-matching-secret';
@@ -123,11 +123,15 @@ async function sendSignal(headers: Record<string, string>, p: Person, withBsn = 
   return res.json() as { signalId: string; status: string };
 }
 
-async function dispatch(signalId: string, policyFor: () => OutreachPolicy = testPolicy) {
+async function dispatch(
+  signalId: string,
+  policyFor: () => OutreachPolicy = testPolicy,
+  taskQueue: string = h.taskQueue,
+) {
   await dispatchPending({
     db: h.db,
     client: h.client,
-    taskQueue: h.taskQueue,
+    taskQueue,
     policyFor,
     signalIds: [signalId],
   });
@@ -578,6 +582,73 @@ describe('a round ended as objected, as caseworkers and CBS see it', () => {
     expect(zaak!.contactpogingen?.map((c) => `${c.soort}:${c.bereikt}`)).toEqual(['Brief:false']);
     expect(levering.vroegsignalen?.find((v) => v.ID === signal!.id)?.status).toBe('Opgepakt');
     await h.client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, caseKey)).terminate('test finished');
+  });
+});
+
+describe('an objection registered before the first letter, its notice not yet handled', () => {
+  it('withholds the letter (no contact attempt), says why on the case page and in the history, and ends the round', async () => {
+    // The case's first step runs on a queue of its own, on a worker started only once the register has
+    // the resident: as if the notice were still on its way while the case registered and chose its letter.
+    const later = await createHarness();
+    try {
+      const insurer = await partner('Zorg');
+      const p = person(true);
+      const sent = await sendSignal(insurer.headers, p, true);
+      expect(sent.status).toBe('Nog niet opgepakt');
+      const { case_key: caseKey } = await dispatch(sent.signalId, testPolicy, later.taskQueue);
+      expect((await postObjection(insurer.headers, objectionOf(p, { bsn: true }))).statusCode).toBe(201);
+      await later.startWorker();
+
+      // The first step is done once its deadline (the letter's wait) is in the read model.
+      const c = await eventually(() =>
+        h.db
+          .selectFrom('cases')
+          .select(['id', 'stage'])
+          .where('case_key', '=', caseKey)
+          .where('next_deadline', 'is not', null)
+          .executeTakeFirst(),
+      );
+      expect(c.stage).toBe('letter');
+      const letters = await h.db
+        .selectFrom('outbound_messages')
+        .select(['template', 'status', 'content'])
+        .where('case_id', '=', c.id)
+        .execute();
+      expect(letters).toEqual([{ template: 'first', status: 'objected', content: null }]);
+      const attempts = await h.db
+        .selectFrom('contact_attempts')
+        .select('soort')
+        .where('case_id', '=', c.id)
+        .execute();
+      expect(attempts).toEqual([]);
+
+      expect(await deliverObjections(caseKey, later.client)).toBe(1);
+      const ended = await objectedRound(caseKey);
+      expect(ended.stage).toBe('objected');
+
+      const user = await makeUser(h.db, ['caseworker', 'manager'], ['schulddienstverlening'], 'mgr');
+      const { cookie } = await signIn(app, user);
+      const page = (await app.inject({ method: 'GET', url: `/zaken/${c.id}`, headers: { cookie } })).body;
+      expect(page).toContain('Eerste brief niet verstuurd: de inwoner staat in het bezwaarregister');
+      expect(page).not.toContain('Eerste brief verstuurd');
+      const history = await app.inject({
+        method: 'GET',
+        url: `/api/v1/cases/${c.id}/history`,
+        headers: { cookie },
+      });
+      expect(history.statusCode).toBe(200);
+      const texts = (history.json() as { entries: Array<{ kind: string; text: string }> }).entries.map(
+        (e) => `${e.kind}: ${e.text}`,
+      );
+      expect(texts).toContain(
+        'withheld: Eerste brief niet verstuurd: de inwoner staat in het bezwaarregister',
+      );
+      expect(texts).toContain('objection: Bezwaar geregistreerd');
+      expect(texts.some((t) => t.includes('Contactpoging'))).toBe(false);
+      await h.client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, caseKey)).terminate('test finished');
+    } finally {
+      await later.close();
+    }
   });
 });
 
