@@ -418,7 +418,12 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     if (deadline === null) {
       await condition(() => inbox.length > 0);
     } else if (!(await condition(() => inbox.length > 0, Math.max(deadline - Date.now(), 1)))) {
-      const at = Date.now();
+      // The timer fired, so the deadline has passed on the server's clock. The activation's clock can lag it:
+      // a replacement worker that takes over after a crash may run the firing with the time of the task
+      // that started the timer, and would then refuse the TIMEOUT and wait once more, while a replay of the
+      // same history (with the later time) goes on: a non-determinism that would stall the case for good.
+      // Never earlier than the deadline, so both agree; in every other case this is `Date.now()` itself.
+      const at = Math.max(Date.now(), deadline);
       const timeout: CaseEvent = { type: 'TIMEOUT', at };
       if (snapshot!.can(timeout)) {
         const [next, actions] = transition(caseMachine, snapshot!, timeout);

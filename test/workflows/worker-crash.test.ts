@@ -5,7 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { completeTask } from '../../workflows/messages.js';
-import { openTask, startCase, viewOf, waitFor } from '../helpers/cases.js';
+import { shortPolicy } from '../../workflows/policy.js';
+import { openTask, SCALE_MS, startCase, viewOf, waitFor } from '../helpers/cases.js';
 import { createHarness, type TestHarness } from '../helpers/temporal.js';
 
 let h: TestHarness;
@@ -108,6 +109,55 @@ describe('a worker crash in the middle of a ladder', () => {
     expect(
       await h.db.selectFrom('dossiers').select('id').where('case_id', '=', result.caseId).execute(),
     ).toHaveLength(1);
+    await kill(worker);
+  }, 120_000);
+
+  it('goes on when a replacement worker takes over letter waits that ran out around its start, and replays', async () => {
+    let worker = await startWorkerProcess();
+    // Cases whose letter waits run out one after another around the moment the replacement starts: the
+    // waits of some fire while no worker is alive, and their tasks wait for the dead worker for a second.
+    const cases = await Promise.all(
+      [1_000, 1_300, 1_600, 1_900, 2_200, 2_500, 2_800, 3_100].map((letterWaitMs) =>
+        startCase(h, { policy: { ...shortPolicy(SCALE_MS), letterWaitMs } }),
+      ),
+    );
+    for (const { handle } of cases) {
+      await waitFor(
+        () => viewOf(handle),
+        (v) => v.stage === 'letter' && v.nextDeadline !== null,
+      );
+    }
+    await kill(worker);
+    // Caseworkers' screens keep asking for the cases meanwhile. A replacement that answered such a query
+    // between a wait's timer firing and taking over its task once ran the firing with the clock of the task
+    // that had started the timer, refused the TIMEOUT as early and waited again, which no replay reproduces:
+    // the next worker failed with a non-determinism error, and the case stalled.
+    let asking = true;
+    const queries = Promise.all(
+      cases.map(async ({ handle }) => {
+        while (asking) {
+          await viewOf(handle).catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }),
+    );
+    worker = await startWorkerProcess();
+    for (const { handle } of cases) await openTask(handle, 'phone', 1);
+    asking = false;
+    await queries;
+    // A fresh worker replays each whole history before it can answer.
+    await kill(worker);
+    worker = await startWorkerProcess();
+    for (const { handle } of cases) {
+      const task = await openTask(handle, 'phone', 1);
+      const after = await handle.executeUpdate(completeTask, {
+        args: [{ taskId: task.taskId, reached: false, dagdeel: 'Ochtend' }],
+      });
+      expect(after.stage).toBe('phone');
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+      await handle.terminate('test finished');
+    }
     await kill(worker);
   }, 120_000);
 });
