@@ -15,7 +15,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 import { outboxFromConfig } from '../activities/letters/index.js';
 import { collectPrintDay } from '../activities/letters/print-outbox.js';
 import { validateObjection } from '../api/routes/partners/objections.js';
@@ -65,10 +65,15 @@ function readObjectionList(file: string): {
   const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   const header = text.split('\n', 1)[0] ?? '';
   const delimiter = header.split(';').length >= header.split(',').length ? ';' : ',';
-  const records = parse(text, { columns: true, delimiter, skip_empty_lines: true, trim: true }) as Record<
-    string,
-    string
-  >[];
+  let parsed: Array<{ record: Record<string, string>; info: { lines: number } }>;
+  try {
+    parsed = parse(text, { columns: true, delimiter, skip_empty_lines: true, trim: true, info: true });
+  } catch (err) {
+    // csv-parse's messages quote the offending value (a name, a BSN): only its code and line go out.
+    if (err instanceof CsvError) fail(`line ${err.lines}: the list cannot be read (${err.code})`);
+    throw err;
+  }
+  const records = parsed.map((p) => p.record);
   const unknown = Object.keys(records[0] ?? {}).filter(
     (c) => !(OBJECTION_COLUMNS as readonly string[]).includes(c),
   );
@@ -95,8 +100,8 @@ function readObjectionList(file: string): {
           }
         : undefined,
     };
-    // Line numbers as in the file: the header is line 1.
-    const validated = validateObjection(input, i + 2);
+    // Line numbers as in the file (the header is line 1, empty lines count): where the record ends.
+    const validated = validateObjection(input, parsed[i]!.info.lines);
     if (validated.ok) identities.push(validated.identity);
     else for (const p of validated.problems) problems.push(`line ${p.row}, ${p.field}: ${p.reason}`);
   });

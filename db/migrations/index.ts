@@ -15,6 +15,7 @@ import * as m0010 from './2026_11_27_0010_inbox_mine.js';
 import * as m0011 from './2026_11_27_0011_case_rounds.js';
 import * as m0012 from './2026_11_27_0012_signal_reference_check.js';
 import * as m0013 from './2026_11_27_0013_objection_deliveries.js';
+import * as m0014 from './2026_11_28_0014_signal_amount_positive.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0011_case_rounds': m0011,
   '2026_11_27_0012_signal_reference_check': m0012,
   '2026_11_27_0013_objection_deliveries': m0013,
+  '2026_11_28_0014_signal_amount_positive': m0014,
 };

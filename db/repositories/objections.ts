@@ -15,6 +15,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
+import { lockIntake } from '../intake-lock.js';
 import type { ObjectionsTable } from '../tables/intake.table.js';
 import type { Resident } from '../tables/residents.table.js';
 import { matchKeyOf, type SignalRecord } from './intake.js';
@@ -95,6 +96,8 @@ async function putOnRegister(
 ): Promise<number> {
   if (keys.length === 0) return 0;
   return db.transaction().execute(async (trx) => {
+    // After any intake chunk of the municipality has committed its residents, before the next reads the register.
+    await lockIntake(trx, options.municipality);
     await trx
       .insertInto('objections')
       .values(
@@ -206,6 +209,7 @@ export async function withdrawObjection(
 ): Promise<number> {
   const keys = objectionKeys(options.secret, identity);
   return db.transaction().execute(async (trx) => {
+    await lockIntake(trx, options.municipality);
     const removed = await trx
       .deleteFrom('objections')
       .where('municipality', '=', options.municipality)

@@ -119,7 +119,9 @@ const amount = z
   .refine((v) => Number.isFinite(v), 'moet een bedrag in euro zijn')
   .refine((v) => v > 0, 'moet groter dan 0 zijn')
   .refine((v) => v <= 10_000_000, 'mag hoogstens 10.000.000 zijn')
-  .refine(isWholeCents, 'mag hoogstens 2 decimalen hebben');
+  .refine(isWholeCents, 'mag hoogstens 2 decimalen hebben')
+  // A positive amount below half a cent passes the two rules above and would be stored as 0.00.
+  .refine((v) => Math.round(v * 100) >= 1, 'moet minstens 0,01 zijn');
 
 const ADDITION = /^[A-Za-z0-9 -]{1,6}$/;
 const PARTNER_REFERENCE = /^[\x21-\x7E]+(?: [\x21-\x7E]+)*$/;
@@ -283,6 +285,7 @@ export function fastSignalRecord(input: unknown): { record: SignalRecord; partne
       typeof amount !== 'number' ||
       !Number.isFinite(amount) ||
       !(amount > 0) ||
+      Math.round(amount * 100) < 1 ||
       !(amount <= 10_000_000) ||
       !isWholeCents(amount)
     )
