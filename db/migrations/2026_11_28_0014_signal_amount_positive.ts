@@ -8,7 +8,9 @@
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`alter table signals add constraint signals_amount_positive check (amount > 0) not valid`.execute(db);
+  await sql`alter table signals add constraint signals_amount_positive check (amount > 0) not valid`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -49,9 +49,7 @@ describe('the database', () => {
   });
 
   it('refuses a signal of 0.00 even when intake were to let it through', async () => {
-    const stored = await storeTestSignal(db, {
-      ...(await import('../helpers/fixtures.js')).residentRecord(),
-    });
+    const stored = await storeTestSignal(db, residentRecord());
     await expect(
       db.updateTable('signals').set({ amount: '0.00' }).where('id', '=', stored.signalId).execute(),
     ).rejects.toThrow(/signals_amount_positive/);
