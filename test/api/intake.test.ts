@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { buildServer } from '../../api/server.js';
 import { createDatabase } from '../../db/database.js';
 import { ensurePartner } from '../../db/repositories/intake.js';
@@ -46,15 +47,29 @@ async function partnerWithToken(type = 'Huur') {
   return { partnerId, token, auth: { authorization: `Bearer ${token}` } };
 }
 
-beforeAll(async () => {
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  server = await buildServer({
+/** How many signals a partner has stored. */
+async function signalsOf(partnerId: string): Promise<number> {
+  const { n } = await db
+    .selectFrom('signals')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('partner_id', '=', partnerId)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** The API with intake limits of its own. */
+const serverWith = (limits: Record<string, string>) =>
+  buildServer({
     db,
     temporal: new Client({ connection }),
     taskQueue: 't',
     municipality: 'GM1911',
-    config: loadConfig({ INTAKE_MAX_BODY_BYTES: '200000', INTAKE_MAX_ROWS: '500' }),
+    config: loadConfig(limits),
   });
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+  server = await serverWith({ INTAKE_MAX_BODY_BYTES: '200000', INTAKE_MAX_ROWS: '500' });
 });
 afterAll(async () => {
   await server.close();
@@ -74,7 +89,7 @@ describe('POST /api/v1/signals', () => {
     });
     expect(res.statusCode).toBe(202);
     const { signalId, status, duplicate } = res.json();
-    expect(status).toBe('Nog niet opgepakt');
+    expect(status).toBe('received');
     expect(duplicate).toBe(false);
     const row = await db
       .selectFrom('signals')
@@ -112,8 +127,13 @@ describe('POST /api/v1/signals', () => {
       headers: p.auth,
       payload: body,
     });
-    expect(again.statusCode).toBe(200);
-    expect(again.json()).toMatchObject({ signalId: first.json().signalId, duplicate: true });
+    expect(again.statusCode).toBe(202);
+    expect(again.json()).toEqual({
+      signalId: first.json().signalId,
+      status: 'duplicate',
+      duplicate: true,
+      classification: 'single',
+    });
     const n = await db
       .selectFrom('signals')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -122,16 +142,63 @@ describe('POST /api/v1/signals', () => {
     expect(Number(n.n)).toBe(1);
   });
 
-  it('stores a signal below the minimum amount with its DDAS status up front', async () => {
+  it('stores a signal below the minimum amount with its DDAS status up front, and answers as for any other', async () => {
     const p = await partnerWithToken();
-    const res = await server.inject({
-      method: 'POST',
-      url: '/api/v1/signals',
-      headers: p.auth,
-      payload: signal({ amount: 20 }),
+    const send = (payload: Record<string, unknown>) =>
+      server.inject({ method: 'POST', url: '/api/v1/signals', headers: p.auth, payload });
+    const refused = await send(signal({ amount: 20 }));
+    const taken = await send(signal());
+    const stored = await db
+      .selectFrom('signals')
+      .select(['id', 'status'])
+      .where('id', 'in', [refused.json().signalId, taken.json().signalId])
+      .execute();
+    expect(new Map(stored.map((r) => [r.id, r.status]))).toEqual(
+      new Map([
+        [refused.json().signalId, 'Niet opgepakt: onterecht signaal'],
+        [taken.json().signalId, 'Nog niet opgepakt'],
+      ]),
+    );
+    // The screening's verdict is the municipality's: the partner gets the same receipt either way.
+    for (const res of [refused, taken]) {
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toEqual({
+        signalId: expect.any(String),
+        status: 'received',
+        duplicate: false,
+        classification: 'single',
+      });
+      expect(res.body).not.toMatch(/opgepakt|onterecht/i);
+    }
+  });
+
+  it('answers 415 for a body that is not JSON, in Dutch', async () => {
+    const p = await partnerWithToken();
+    const post = (url: string, contentType: string, payload: string) =>
+      server.inject({ method: 'POST', url, headers: { ...p.auth, 'content-type': contentType }, payload });
+    const csv = await post('/api/v1/signals', 'text/csv', 'partnerReference;signalDate\nR-1;2026-11-01\n');
+    expect(csv.statusCode).toBe(415);
+    expect(csv.json()).toEqual({
+      error: 'unsupported_media_type',
+      message:
+        'stuur JSON (Content-Type: application/json); CSV kan alleen als levering naar /api/v1/signal-batches',
     });
-    expect(res.statusCode).toBe(202);
-    expect(res.json().status).toBe('Niet opgepakt: onterecht signaal');
+    const xml = await post('/api/v1/signals', 'application/xml', '<signal/>');
+    expect(xml.statusCode).toBe(415);
+    expect(xml.json().message).toBe(csv.json().message);
+    const text = await post('/api/v1/signal-batches', 'text/plain', 'signals');
+    expect(text.statusCode).toBe(415);
+    expect(text.json()).toEqual({
+      error: 'unsupported_media_type',
+      message: 'stuur JSON (Content-Type: application/json) of CSV (Content-Type: text/csv)',
+    });
+    const stored = await db
+      .selectFrom('signal_batches')
+      .select('id')
+      .where('partner_id', '=', p.partnerId)
+      .union(db.selectFrom('signals').select('id').where('partner_id', '=', p.partnerId))
+      .execute();
+    expect(stored).toEqual([]);
   });
 
   const today = new Date();
@@ -404,16 +471,7 @@ describe('POST /api/v1/signal-batches', () => {
       payload: { signals },
     });
     expect(first.json()).toMatchObject({ accepted: 4, duplicate: 0 });
-    const count = async () =>
-      Number(
-        (
-          await db
-            .selectFrom('signals')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .where('partner_id', '=', p.partnerId)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const count = () => signalsOf(p.partnerId);
     const residentsBefore = await db
       .selectFrom('residents')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -601,6 +659,11 @@ describe('POST /api/v1/signal-batches', () => {
       payload: { signals: big },
     });
     expect(json.statusCode).toBe(413);
+    expect(json.json()).toEqual({
+      error: 'bad_request',
+      message: 'de body is groter dan toegestaan (200000 bytes); er is niets opgeslagen',
+      problems: [],
+    });
     const lines = [header, ...Array.from({ length: 2000 }, (_, i) => csvRow(`B${i}`))].join('\n');
     const csv = await server.inject({
       method: 'POST',
@@ -609,6 +672,7 @@ describe('POST /api/v1/signal-batches', () => {
       payload: lines,
     });
     expect(csv.statusCode).toBe(413);
+    expect(csv.json()).toEqual(json.json());
     // Streamed without a Content-Length: counted while it arrives.
     const streamed = await server.inject({
       method: 'POST',
@@ -624,6 +688,74 @@ describe('POST /api/v1/signal-batches', () => {
       ]),
     });
     expect(streamed.statusCode).toBe(413);
+    // Cut off before its first chunk committed: nothing stored.
+    expect(streamed.json()).toEqual({
+      ...json.json(),
+      batchId: expect.any(String),
+      received: 0,
+      accepted: 0,
+      rejected: 0,
+      duplicate: 0,
+    });
+  });
+
+  it('answers 413 with what stays stored when a streamed CSV passes the limit after a chunk committed', async () => {
+    // More rows than the shared server's row limit, within a smaller body limit.
+    const small = await serverWith({ INTAKE_MAX_BODY_BYTES: '150000' });
+    onTestFinished(() => small.close());
+    const p = await partnerWithToken();
+    const rowsOf = (refs: string[]) =>
+      refs.map((r) => `${csvRow(r, r === 'S9' ? '0' : '412,50')}\n`).join('');
+    const sendCsv = (payload: string | Readable, chunked = false) =>
+      small.inject({
+        method: 'POST',
+        url: '/api/v1/signal-batches',
+        headers: {
+          ...p.auth,
+          'content-type': 'text/csv',
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : {}),
+        },
+        payload,
+      });
+    const earlier = Array.from({ length: 10 }, (_, i) => `D${i}`);
+    expect((await sendCsv(`${header}\n${rowsOf(earlier)}`)).json()).toMatchObject({ accepted: 10 });
+    const storedSignals = () => signalsOf(p.partnerId);
+    // 10 re-sent rows, one bad row (S9, line 21) and new ones: the first chunk (500 good rows) commits,
+    // then the body passes the limit while the next rows are still being read.
+    const refs = [...earlier, ...Array.from({ length: 600 }, (_, i) => `S${i}`)];
+    async function* body() {
+      yield `${header}\n`;
+      yield rowsOf(refs);
+      const until = Date.now() + 20_000;
+      while ((await storedSignals()) < 500 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      yield 'x'.repeat(150_000);
+    }
+    const res = await sendCsv(Readable.from(body()), true);
+    expect(res.statusCode).toBe(413);
+    const answer = res.json();
+    expect(answer).toEqual({
+      error: 'bad_request',
+      message:
+        'de levering is groter dan toegestaan (150000 bytes) en is afgebroken; de eerste 501 rijen zijn wel ' +
+        'verwerkt en blijven bewaard (490 opgeslagen, 1 afgewezen, 10 eerder ontvangen). Stuur de overige ' +
+        'rijen in een kleinere levering; wie de verwerkte rijen opnieuw stuurt, krijgt ze gemeld als dubbel',
+      problems: [],
+      batchId: expect.any(String),
+      received: 501,
+      accepted: 490,
+      rejected: 1,
+      duplicate: 10,
+    });
+    expect(await storedSignals()).toBe(500);
+    const report = await small.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${answer.batchId}`,
+      headers: p.auth,
+    });
+    expect(report.json()).toMatchObject({ status: 'failed', received: 501, accepted: 490, rejected: 1 });
+    // As the answer says: the rows it counted come back as duplicates.
+    const again = await sendCsv(`${header}\n${rowsOf(refs.slice(0, 501))}`);
+    expect(again.json()).toMatchObject({ received: 501, accepted: 0, rejected: 1, duplicate: 500 });
   });
 
   it('rejects rows beyond the row limit', async () => {
@@ -701,16 +833,8 @@ describe('matching', () => {
 });
 
 describe('GET /api/v1/partner-feedback', () => {
-  it("gives a partner its own feedback only, never another partner's", async () => {
-    const a = await partnerWithToken();
-    const b = await partnerWithToken();
-    const res = await server.inject({
-      method: 'POST',
-      url: '/api/v1/signals',
-      headers: a.auth,
-      payload: signal(),
-    });
-    const signalId = res.json().signalId as string;
+  /** A case of the municipality's (the workflow would have made it). */
+  async function caseRow() {
     const caseId = randomUUID();
     await db
       .insertInto('cases')
@@ -727,17 +851,53 @@ describe('GET /api/v1/partner-feedback', () => {
         started_at: new Date(),
       })
       .execute();
+    return caseId;
+  }
+
+  /** A notification as the workflow records it, begun `secondsAgo` (feedback holds back the last few). */
+  async function notify(
+    caseId: string,
+    signalId: string,
+    partnerId: string,
+    message: 'picked_up' | 'declined' | 'no_contact' | 'not_picked_up',
+    secondsAgo = 60,
+  ) {
     await db
       .insertInto('partner_notifications')
       .values({
-        idempotency_key: `k-${caseId}`,
+        idempotency_key: `k-${randomUUID()}`,
         case_id: caseId,
         signal_id: signalId,
-        partner_id: a.partnerId,
-        message: 'declined',
+        partner_id: partnerId,
+        message,
+        created_at: sql<Date>`now() - make_interval(secs => ${secondsAgo})`,
       })
       .execute();
-    const mine = await server.inject({ method: 'GET', url: '/api/v1/partner-feedback', headers: a.auth });
+  }
+
+  async function send(p: { auth: Record<string, string> }, body = signal()) {
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signals',
+      headers: p.auth,
+      payload: body,
+    });
+    return res.json().signalId as string;
+  }
+
+  const feedback = (p: { auth: Record<string, string> }, since?: string | null) =>
+    server.inject({
+      method: 'GET',
+      url: `/api/v1/partner-feedback${since ? `?since=${encodeURIComponent(since)}` : ''}`,
+      headers: p.auth,
+    });
+
+  it("gives a partner its own feedback only, never another partner's", async () => {
+    const a = await partnerWithToken();
+    const b = await partnerWithToken();
+    const signalId = await send(a);
+    await notify(await caseRow(), signalId, a.partnerId, 'declined');
+    const mine = await feedback(a);
     expect(mine.statusCode).toBe(200);
     expect(mine.json().feedback).toEqual([
       expect.objectContaining({
@@ -747,13 +907,9 @@ describe('GET /api/v1/partner-feedback', () => {
         declined: true,
       }),
     ]);
-    const theirs = await server.inject({ method: 'GET', url: '/api/v1/partner-feedback', headers: b.auth });
+    const theirs = await feedback(b);
     expect(theirs.json()).toEqual({ feedback: [], next: null });
-    const later = await server.inject({
-      method: 'GET',
-      url: `/api/v1/partner-feedback?since=${encodeURIComponent(mine.json().next)}`,
-      headers: a.auth,
-    });
+    const later = await feedback(a, mine.json().next);
     expect(later.json().feedback).toEqual([]);
     const bad = await server.inject({
       method: 'GET',
@@ -761,6 +917,67 @@ describe('GET /api/v1/partner-feedback', () => {
       headers: a.auth,
     });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('gives two partners of one resident each their own rounds, an objected one as not picked up only', async () => {
+    const huur = await partnerWithToken('Huur');
+    const zorg = await partnerWithToken('Zorg');
+    const s = signal();
+    const fromHuur = await send(huur, s);
+    const fromZorg = await send(zorg, { ...s, partnerReference: `Z-${randomUUID()}` });
+    const other = await send(zorg);
+    const caseId = await caseRow();
+    // The resident objected: the round ended "Niet opgepakt: andere reden" for both partners' signals.
+    await db
+      .updateTable('signals')
+      .set({ status: 'Niet opgepakt: andere reden' })
+      .where('id', 'in', [fromHuur, fromZorg])
+      .execute();
+    await notify(caseId, fromHuur, huur.partnerId, 'not_picked_up', 30);
+    await notify(caseId, fromZorg, zorg.partnerId, 'not_picked_up', 30);
+    await notify(await caseRow(), other, zorg.partnerId, 'picked_up', 20);
+
+    const ofHuur = await feedback(huur);
+    expect(ofHuur.json().feedback).toEqual([
+      {
+        signalId: fromHuur,
+        partnerReference: s.partnerReference,
+        pickedUp: false,
+        declined: false,
+        at: expect.any(String),
+      },
+    ]);
+    const ofZorg = await feedback(zorg);
+    expect(ofZorg.json().feedback).toEqual([
+      expect.objectContaining({ signalId: fromZorg, pickedUp: false, declined: false }),
+      expect.objectContaining({ signalId: other, pickedUp: true, declined: false }),
+    ]);
+    for (const res of [ofHuur, ofZorg]) {
+      expect(Object.keys(res.json().feedback[0]).sort()).toEqual([
+        'at',
+        'declined',
+        'partnerReference',
+        'pickedUp',
+        'signalId',
+      ]);
+      expect(res.body).not.toMatch(/reden|bezwaar|opgepakt|objected|not_picked_up/i);
+    }
+  });
+
+  it('holds back notifications of the last seconds, so one that commits late is not skipped', async () => {
+    const p = await partnerWithToken();
+    const [first, second] = [await send(p), await send(p)];
+    const caseId = await caseRow();
+    // The second notification is in; the first began a moment earlier but has not committed yet.
+    await notify(caseId, second, p.partnerId, 'picked_up', 1);
+    const poll = await feedback(p);
+    expect(poll.json()).toEqual({ feedback: [], next: null });
+    await notify(caseId, first, p.partnerId, 'declined', 2);
+    // Both are settled a few seconds later (aged here instead of waiting).
+    await sql`update partner_notifications set created_at = created_at - interval '10 seconds'
+      where partner_id = ${p.partnerId}`.execute(db);
+    const next = await feedback(p, poll.json().next);
+    expect(next.json().feedback.map((f: { signalId: string }) => f.signalId)).toEqual([first, second]);
   });
 });
 

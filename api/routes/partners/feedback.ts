@@ -14,7 +14,16 @@ export interface FeedbackItem {
   at: string;
 }
 
-/** Feedback recorded after `since`, oldest first, for `partnerId`'s signals only. */
+/**
+ * How old a notification must be before a partner is given it. `created_at` is when its insert began
+ * (`now()`), not when it committed: a notification that began before a row already handed out but committed
+ * after that poll would lie behind the partner's `since`, and be skipped for good. Rows younger than this
+ * are held back, so `next` never passes a row that may still commit. The inserts (`notifyPartner`) are
+ * single autocommit statements that take milliseconds; the margin is far longer.
+ */
+export const SETTLE_SECONDS = 5;
+
+/** Feedback recorded after `since` and settled (`SETTLE_SECONDS`), oldest first, for `partnerId`'s signals only. */
 export async function partnerFeedback(
   db: Db,
   partnerId: string,
@@ -33,6 +42,7 @@ export async function partnerFeedback(
     // Both conditions: a notification row names its partner, and the signal must be that partner's too.
     .where('n.partner_id', '=', partnerId)
     .where('s.partner_id', '=', partnerId)
+    .where('n.created_at', '<=', sql<Date>`now() - make_interval(secs => ${SETTLE_SECONDS})`)
     .orderBy('n.created_at')
     .orderBy('n.id')
     .limit(query.limit);

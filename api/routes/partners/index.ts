@@ -17,7 +17,14 @@ import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repos
 import type { ServerDependencies } from '../../server.js';
 import { csvRows, DeliveryError } from './csv.js';
 import { partnerFeedback } from './feedback.js';
-import { acceptBatch, acceptSignal, type IntakeContext, type RawRow } from './intake.js';
+import {
+  acceptBatch,
+  acceptSignal,
+  type DeliveryCounts,
+  type IntakeContext,
+  type RawRow,
+  storedBeforeFailure,
+} from './intake.js';
 import { registerObjectionRoutes } from './objections.js';
 import { CSV_HEADERS, type Problem, signalSchema, validateSignal } from './signal-schema.js';
 
@@ -44,7 +51,12 @@ const errorSchema = z.object({
 });
 const signalAcceptedSchema = z.object({
   signalId: z.uuid(),
-  status: z.string().describe('DDAS signal status stored at intake'),
+  status: z
+    .enum(['received', 'duplicate'])
+    .describe(
+      'receipt only: `received` (stored now) or `duplicate` (this partnerReference was received before). ' +
+        'It says nothing about whether the signal is taken up; that comes through `GET /api/v1/partner-feedback`',
+    ),
   duplicate: z
     .boolean()
     .describe('true when this partnerReference was received before; nothing new was created'),
@@ -59,6 +71,15 @@ const countsSchema = z.object({
   duplicate: z.number().int(),
 });
 const batchAcceptedSchema = countsSchema.extend({ batchId: z.uuid(), status: z.enum(['accepted']) });
+const batchTooLargeSchema = errorSchema.extend(countsSchema.partial().shape).extend({
+  batchId: z
+    .uuid()
+    .optional()
+    .describe(
+      'present when the delivery was cut off while streaming (no Content-Length): the counts are the rows ' +
+        'stored before the limit; they stay stored, and a re-send reports them as duplicate',
+    ),
+});
 const batchReportSchema = countsSchema.extend({
   batchId: z.uuid(),
   status: z.enum(['receiving', 'accepted', 'rejected', 'failed']),
@@ -101,6 +122,41 @@ function doc(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<strin
 
 const security = [{ partnerToken: [] }];
 const authErrors = { 401: doc(errorSchema) };
+
+const SIGNALS = '/api/v1/signals';
+const BATCHES = '/api/v1/signal-batches';
+const JSON_TYPE = /^application\/json\b/i;
+const CSV_TYPE = /^text\/csv\b/i;
+
+/** The answer to a body the route does not take (CSV for a single signal, XML, plain text, ...). */
+function unsupportedMediaType(reply: FastifyReply, url: string | undefined) {
+  const message =
+    url === BATCHES
+      ? 'stuur JSON (Content-Type: application/json) of CSV (Content-Type: text/csv)'
+      : url === SIGNALS
+        ? `stuur JSON (Content-Type: application/json); CSV kan alleen als levering naar ${BATCHES}`
+        : 'stuur JSON (Content-Type: application/json)';
+  return reply.code(415).send({ error: 'unsupported_media_type', message });
+}
+
+/** The 413 message when nothing of the body was stored. */
+function tooLarge(limit: number | undefined): string {
+  return `de body is groter dan toegestaan${limit ? ` (${limit} bytes)` : ''}; er is niets opgeslagen`;
+}
+
+/**
+ * The 413 message for a delivery cut off while streaming: the rows before the limit (the first
+ * `received` ones, as chunks commit in order) are stored and stay; a re-send reports them as duplicate.
+ */
+function cutOff(limit: number, counts: DeliveryCounts): string {
+  if (counts.received === 0) return tooLarge(limit);
+  return (
+    `de levering is groter dan toegestaan (${limit} bytes) en is afgebroken; de eerste ${counts.received} ` +
+    `rijen zijn wel verwerkt en blijven bewaard (${counts.accepted} opgeslagen, ${counts.rejected} afgewezen, ` +
+    `${counts.duplicate} eerder ontvangen). Stuur de overige rijen in een kleinere levering; wie de ` +
+    'verwerkte rijen opnieuw stuurt, krijgt ze gemeld als dubbel'
+  );
+}
 
 function sendProblems(
   reply: FastifyReply,
@@ -164,8 +220,9 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
 
     scope.setErrorHandler((error: FastifyError, request, reply) => {
       const status = error.statusCode ?? 500;
-      if (status === 413)
-        return sendProblems(reply, 413, `de body is groter dan toegestaan (${maxBytes} bytes)`, []);
+      // Raised before the handler ran: nothing of the body was stored.
+      if (status === 413) return sendProblems(reply, 413, tooLarge(request.routeOptions.bodyLimit), []);
+      if (status === 415) return unsupportedMediaType(reply, request.routeOptions.url);
       if (status >= 400 && status < 500) {
         // Fastify's own messages (bad JSON, unsupported media type) name no values from the body.
         return reply.code(status).send({ error: error.code ?? 'bad_request', message: error.message });
@@ -196,34 +253,43 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
     });
 
     scope.post(
-      '/api/v1/signals',
+      SIGNALS,
       {
         bodyLimit: 64 * 1024,
         schema: {
           summary: 'Deliver one signal',
+          description:
+            'Answers 202 with a receipt: the signal id, `received` or `duplicate`, and the classification. ' +
+            'Whether the municipality takes the signal up is not in this answer (a re-send answers the ' +
+            'same way); it comes through `GET /api/v1/partner-feedback`.',
           tags: ['signals'],
           security,
           body: doc(signalSchema, 'input'),
           response: {
-            200: {
-              description: 'duplicate: this partnerReference was received before',
+            202: {
+              description:
+                'stored (`received`), or received before (`duplicate`: nothing new was created); ' +
+                'its case starts shortly',
               ...doc(signalAcceptedSchema),
             },
-            202: { description: 'stored; its case starts shortly', ...doc(signalAcceptedSchema) },
             400: doc(errorSchema),
             413: doc(errorSchema),
+            415: { description: 'the body is not JSON', ...doc(errorSchema) },
             422: doc(errorSchema),
             ...authErrors,
           },
         },
       },
       async (request, reply) => {
+        // The partner scope also takes CSV (streamed, for batches); a single signal is JSON only.
+        if (!JSON_TYPE.test(request.headers['content-type'] ?? ''))
+          return unsupportedMediaType(reply, SIGNALS);
         const validated = validateSignal(request.body, request.partner!.partnerType);
         if (!validated.ok) return sendProblems(reply, 422, 'het signaal is ongeldig', validated.problems);
         const outcome = await acceptSignal(contextOf(request), { row: 1, record: validated.record });
-        return reply.code(outcome.duplicate ? 200 : 202).send({
+        return reply.code(202).send({
           signalId: outcome.signalId,
-          status: outcome.status,
+          status: outcome.duplicate ? 'duplicate' : 'received',
           duplicate: outcome.duplicate,
           classification: outcome.classification,
         });
@@ -231,7 +297,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
     );
 
     scope.post(
-      '/api/v1/signal-batches',
+      BATCHES,
       {
         bodyLimit: maxBytes,
         schema: {
@@ -251,14 +317,22 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
               ...doc(batchAcceptedSchema),
             },
             400: doc(errorSchema),
-            413: doc(errorSchema),
+            413: {
+              description:
+                'the delivery is over the size limit; when it was cut off while streaming, the rows before ' +
+                'the limit are stored: `batchId` and the counts say how many',
+              ...doc(batchTooLargeSchema),
+            },
+            415: { description: 'the body is neither JSON nor CSV', ...doc(errorSchema) },
             422: { description: 'no row could be accepted; every problem listed', ...doc(errorSchema) },
             ...authErrors,
           },
         },
       },
       async (request, reply) => {
-        const isCsv = /^text\/csv\b/i.test(request.headers['content-type'] ?? '');
+        const contentType = request.headers['content-type'] ?? '';
+        const isCsv = CSV_TYPE.test(contentType);
+        if (!isCsv && !JSON_TYPE.test(contentType)) return unsupportedMediaType(reply, BATCHES);
         let rows: AsyncIterable<RawRow> | Iterable<RawRow>;
         try {
           if (isCsv) {
@@ -284,8 +358,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
           }
         } catch (err) {
           if (err instanceof DeliveryError) {
-            if (err.statusCode === 413)
-              return sendProblems(reply, 413, `de body is groter dan toegestaan (${maxBytes} bytes)`, []);
+            if (err.statusCode === 413) return sendProblems(reply, 413, tooLarge(maxBytes), []);
             return sendProblems(reply, err.statusCode, err.message, err.problems);
           }
           throw err;
@@ -295,13 +368,18 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
           result = await acceptBatch(contextOf(request), isCsv ? 'csv' : 'json', rows, { maxRows });
         } catch (err) {
           if (err instanceof DeliveryError) {
-            const batchId = (err as { batchId?: string }).batchId;
-            if (err.statusCode === 413) {
-              return sendProblems(reply, 413, `de body is groter dan toegestaan (${maxBytes} bytes)`, [], {
-                batchId,
+            const stored = storedBeforeFailure(err);
+            if (err.statusCode === 413 && stored) {
+              // Cut off while streaming: the chunks committed before the limit stay (and start cases).
+              return sendProblems(reply, 413, cutOff(maxBytes, stored.counts), [], {
+                batchId: stored.batchId,
+                ...stored.counts,
               });
             }
-            return sendProblems(reply, err.statusCode, err.message, err.problems, { batchId });
+            if (err.statusCode === 413) return sendProblems(reply, 413, tooLarge(maxBytes), []);
+            return sendProblems(reply, err.statusCode, err.message, err.problems, {
+              batchId: stored?.batchId,
+            });
           }
           throw err;
         }
@@ -355,6 +433,9 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
       {
         schema: {
           summary: "Feedback on this partner's own signals: picked up or not, declined or not",
+          description:
+            'Oldest first, after `since`. A notification appears a few seconds after it was recorded, so ' +
+            'that `next` never passes one still being recorded: poll with the last `next` and nothing is missed.',
           tags: ['feedback'],
           security,
           querystring: doc(feedbackQuerySchema, 'input'),

@@ -14,7 +14,6 @@ import { addToBatch, createBatch, finishBatch, type RejectedRow } from '../../..
 import {
   type IntakeRow,
   keysOf,
-  type RowOutcome,
   type ScreeningInput,
   storeSignals,
 } from '../../../db/repositories/intake.js';
@@ -44,6 +43,35 @@ export interface BatchResult {
   rejected: number;
   duplicate: number;
   consecutive: number;
+}
+
+/** A delivery's counts as its partner sees them (the batch answer and report carry the same). */
+export interface DeliveryCounts {
+  received: number;
+  accepted: number;
+  rejected: number;
+  duplicate: number;
+}
+
+/** What a delivery that failed part-way had stored before it failed (see `acceptBatch`). */
+export interface StoredBeforeFailure {
+  batchId: string;
+  /** The chunks committed before the failure: the first `received` rows of the delivery. */
+  counts: DeliveryCounts;
+}
+
+const STORED = Symbol('stored before failure');
+
+/** The batch and counts `acceptBatch` attached to its error; null for an error from elsewhere. */
+export function storedBeforeFailure(err: unknown): StoredBeforeFailure | null {
+  return (err as { [STORED]?: StoredBeforeFailure } | null)?.[STORED] ?? null;
+}
+
+/** A signal's receipt as the partner may see it: never its DDAS status (see `acceptSignal`). */
+export interface SignalReceipt {
+  signalId: string;
+  duplicate: boolean;
+  classification: 'single' | 'consecutive';
 }
 
 /**
@@ -134,18 +162,21 @@ function storeOptions(ctx: IntakeContext, batchId: string | null) {
 }
 
 /**
- * Stores one validated single signal; returns its id, status, whether it was a duplicate and its
- * classification as the partner may see it (`partnerClassification`).
+ * Stores one validated single signal; returns its id, whether it was a duplicate and its classification as
+ * the partner may see it (`partnerClassification`). Not its DDAS status: that is screening's verdict
+ * (objection register, known to debt help, deceased, ...), kept up to date by the case, and none of the
+ * partner's business; a partner learns only "picked up or not" through its feedback.
  */
-export async function acceptSignal(
-  ctx: IntakeContext,
-  row: IntakeRow,
-): Promise<Omit<RowOutcome, 'classification'> & { classification: 'single' | 'consecutive' }> {
+export async function acceptSignal(ctx: IntakeContext, row: IntakeRow): Promise<SignalReceipt> {
   const [outcome] = await inTurn(ctx.municipality, () =>
     inTransaction(ctx.db, (trx) => storeSignals(trx, storeOptions(ctx, null), [row])),
   );
   if (!outcome) throw new Error('signal was not stored');
-  return { ...outcome, classification: partnerClassification(outcome.classification) };
+  return {
+    signalId: outcome.signalId,
+    duplicate: outcome.duplicate,
+    classification: partnerClassification(outcome.classification),
+  };
 }
 
 /**
@@ -267,7 +298,10 @@ export async function acceptBatch(
     // A chunk still committing ends first (it never rejects: its error is kept in `failure`).
     await (committing as Promise<void> | null);
     await finishBatch(ctx.db, batchId, 'failed').catch(() => {});
-    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { batchId });
+    // `totals` now holds every committed chunk: the partner is told what stays stored.
+    const { received, accepted, rejected, duplicate } = totals;
+    const stored: StoredBeforeFailure = { batchId, counts: { received, accepted, rejected, duplicate } };
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { [STORED]: stored });
   }
   const status = totals.accepted + totals.duplicate === 0 ? 'rejected' : 'accepted';
   await finishBatch(ctx.db, batchId, status);
