@@ -357,9 +357,49 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
     /**
      * Deletes the resident's personal data: the resident row (signals keep their anonymous facts), task
      * notes and postcode areas, and stored documents. Idempotent: a second run finds nothing left.
+     *
+     * The resident row goes only when no other signal needs it: a signal of the case key that no case has
+     * taken up (still in the intake outbox, or handed over while this case closed, which then starts the
+     * next case) is about the same resident, and its case reads their data. Then the row stays ('kept'),
+     * for the next case's own deletion; this case's notes and documents go all the same. `signalIds` are the
+     * signals this case knows (absent in activities scheduled before it was passed: then a signal counts
+     * as taken up once a case recorded it, or when it was handed over before this case began).
      */
-    async deletePersonalData(input: { caseId: string; caseKey: string; at: number }): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    async deletePersonalData(input: {
+      caseId: string;
+      caseKey: string;
+      at: number;
+      signalIds?: string[];
+    }): Promise<'deleted' | 'kept'> {
+      const known = input.signalIds ?? [];
+      const result = await db.transaction().execute(async (trx) => {
+        // Lock the resident first. Intake's insert of a signal takes a key-share lock on its resident, so an
+        // intake that matched this one has committed before this lock is granted (its signal is seen below),
+        // or waits for this transaction and then finds no resident (and the signal is not accepted).
+        await trx
+          .selectFrom('residents')
+          .select('id')
+          .where('case_key', '=', input.caseKey)
+          .forUpdate()
+          .execute();
+        const waiting = await trx
+          .selectFrom('signals as s')
+          .select('s.id')
+          .where('s.case_key', '=', input.caseKey)
+          .where('s.case_id', 'is', null)
+          .$if(known.length > 0, (qb) => qb.where('s.id', 'not in', known))
+          .where(({ eb, or, selectFrom }) =>
+            or([
+              eb('s.dispatched_at', 'is', null),
+              eb(
+                's.dispatched_at',
+                '>=',
+                selectFrom('cases').select('started_at').where('id', '=', input.caseId),
+              ),
+            ]),
+          )
+          .limit(1)
+          .executeTakeFirst();
         const caseIds = trx.selectFrom('cases').select('id').where('case_key', '=', input.caseKey);
         await trx
           .updateTable('tasks')
@@ -371,14 +411,16 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
           .set({ content: null })
           .where('case_id', 'in', caseIds)
           .execute();
-        await trx.deleteFrom('residents').where('case_key', '=', input.caseKey).execute();
+        if (!waiting) await trx.deleteFrom('residents').where('case_key', '=', input.caseKey).execute();
         await trx
           .updateTable('cases')
           .set({ personal_data_deleted_at: sql`coalesce(personal_data_deleted_at, ${new Date(input.at)})` })
           .where('id', '=', input.caseId)
           .execute();
+        return waiting ? 'kept' : 'deleted';
       });
       await channel.forget?.({ caseKey: input.caseKey });
+      return result;
     },
   };
 }

@@ -3,6 +3,10 @@
  * signalWithStart. A Temporal outage delays signals but loses none: a failed hand-over stays queued and is
  * retried on the next pass. Several dispatchers may run at once (rows are claimed with SKIP LOCKED).
  * The workflow ignores a signal id it has already seen, so a hand-over repeated after a crash is harmless.
+ * A failed hand-over ends the pass (Temporal is likely down), unless that signal has failed
+ * `SKIP_AFTER_FAILURES` times: then it is passed over, so one signal that keeps failing cannot hold up the
+ * ones behind it (it is still tried on every pass). A signal whose resident's data is gone cannot reach a
+ * case (a case reads that data); it leaves the outbox as not picked up, with the reason in `dispatch_error`.
  * The same loops deliver the objection outbox (`objection-dispatcher.ts`).
  */
 import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
@@ -13,12 +17,19 @@ import type { SignalFacts } from '../workflows/case-machine.js';
 import type { Signaalpartner } from '../workflows/ddas.js';
 import {
   CASE_WORKFLOW_TYPE,
+  type CaseStart,
   type CaseWorkflowInput,
   caseWorkflowId,
   newSignal,
 } from '../workflows/messages.js';
 import type { OutreachPolicy } from '../workflows/policy.js';
 import { dispatchObjections, type ObjectionDispatchOptions } from './objection-dispatcher.js';
+
+/** After this many failed hand-overs a signal no longer ends the pass when it fails again. */
+export const SKIP_AFTER_FAILURES = 5;
+
+/** `dispatch_error` of a signal whose resident's data was deleted before it was handed over. */
+export const RESIDENT_GONE = 'resident data deleted before hand-over: not picked up';
 
 export interface DispatcherOptions extends Pick<ObjectionDispatchOptions, 'objectionCaseKeys'> {
   db: Db;
@@ -53,7 +64,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
   return options.db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom('signals')
-      .innerJoin('residents', 'residents.id', 'signals.resident_id')
+      .leftJoin('residents', 'residents.id', 'signals.resident_id')
       .select([
         'signals.id',
         'signals.municipality',
@@ -65,6 +76,8 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
         'signals.signal_date',
         'signals.crisis',
         'signals.warm_handover',
+        'signals.dispatch_attempts',
+        'residents.id as resident_id',
         'residents.objected',
         'residents.moved_away',
         'residents.deceased',
@@ -78,8 +91,13 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
       .skipLocked()
       .execute();
     const handed: string[] = [];
+    const orphaned: string[] = [];
     const policies = new Map<string, OutreachPolicy>();
     for (const row of rows) {
+      if (row.resident_id === null) {
+        orphaned.push(row.id);
+        continue;
+      }
       const facts: SignalFacts = {
         signalId: row.id,
         partnerId: row.partner_id,
@@ -90,10 +108,10 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
         crisis: row.crisis,
         warmHandover: row.warm_handover,
         screening: {
-          objected: row.objected,
-          movedAway: row.moved_away,
-          deceased: row.deceased,
-          knownToDebtHelp: row.known_to_debt_help,
+          objected: row.objected === true,
+          movedAway: row.moved_away === true,
+          deceased: row.deceased === true,
+          knownToDebtHelp: row.known_to_debt_help === true,
         },
       };
       let policy = policies.get(row.municipality);
@@ -108,6 +126,8 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
         policy,
         ...options.extraInput,
       };
+      // Also with the signal: it starts the next case when it reaches this one as it closes.
+      const start: CaseStart = { team: input.team, policy: input.policy };
       try {
         // A bounded wait: with Temporal down the pass gives up and the signal waits for the next one.
         await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
@@ -116,7 +136,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
             taskQueue: options.taskQueue,
             args: [input],
             signal: newSignal,
-            signalArgs: [facts],
+            signalArgs: [facts, start],
             // A closed case may be followed by a new one for the same resident.
             workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
           }),
@@ -131,8 +151,25 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
           .where('id', '=', row.id)
           .execute();
         options.logger?.warn({ signalId: row.id, reason }, 'signal hand-over to Temporal failed; will retry');
-        break; // Temporal is likely down: leave the rest queued for the next pass.
+        // Temporal is likely down: leave the rest queued for the next pass. A signal that has failed again
+        // and again while others went through is more likely the problem itself: the next ones get their turn.
+        if (row.dispatch_attempts + 1 < SKIP_AFTER_FAILURES) break;
       }
+    }
+    if (orphaned.length > 0) {
+      await trx
+        .updateTable('signals')
+        .set({
+          dispatched_at: new Date(),
+          dispatch_error: RESIDENT_GONE,
+          status: 'Niet opgepakt: andere reden',
+        })
+        .where('id', 'in', orphaned)
+        .execute();
+      options.logger?.warn(
+        { signalIds: orphaned },
+        'signals without resident data left the outbox not picked up',
+      );
     }
     if (handed.length > 0) {
       await trx

@@ -24,6 +24,7 @@ import {
   type CaseView,
   type CaseWorkflowInput,
   completeTask,
+  FOLLOW_UP_PATCH,
   getCaseView,
   newSignal,
   OBJECTION_PATCH,
@@ -86,12 +87,18 @@ function carriesObjection(envelope: CaseEventEnvelope): boolean {
 
 export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> {
   const info = workflowInfo();
-  // The first run's id is stable across continue-as-new: it identifies this case (one outreach chain).
-  const caseId = info.firstExecutionRunId;
+  // The first run's id is stable across continue-as-new: it identifies this case (one outreach chain). A
+  // follow-up case (signals that reached the previous case as it closed) takes its own first run's id.
+  const caseId = input.caseId ?? (input.followUp ? info.runId : info.firstExecutionRunId);
   const key = (step: string) => `${caseId}:${step}`;
   const maxEvents = input.maxEventsPerRun ?? 500;
 
-  const inbox: CaseEventEnvelope[] = [...(input.carried?.inbox ?? [])];
+  const inbox: CaseEventEnvelope[] = [...(input.carried?.inbox ?? []), ...(input.followUp?.inbox ?? [])];
+  /**
+   * Signals that reached the case once its machine had closed (and objection notices behind them): never
+   * dropped, they start the next case when this one has closed (`FOLLOW_UP_PATCH`).
+   */
+  const nextCase: CaseEventEnvelope[] = [];
   let snapshot: Snapshot | undefined = input.carried
     ? (caseMachine.resolveState(
         input.carried.snapshot as Parameters<typeof caseMachine.resolveState>[0],
@@ -158,19 +165,19 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     return view();
   };
 
-  setHandler(newSignal, (signal) => {
+  setHandler(newSignal, (signal, start) => {
     // The dispatcher may hand a signal over twice after a crash: the second copy changes nothing.
     const seen =
       snapshot?.context.signals.some((s) => s.signalId === signal.signalId) ||
-      inbox.some((e) => e.kind === 'signal' && e.signal.signalId === signal.signalId);
-    if (!seen) inbox.push({ kind: 'signal', at: Date.now(), signal });
+      [...inbox, ...nextCase].some((e) => e.kind === 'signal' && e.signal.signalId === signal.signalId);
+    if (!seen) inbox.push({ kind: 'signal', at: Date.now(), signal, ...(start ? { start } : {}) });
   });
   setHandler(objectionRegistered, (objection) => {
     const envelope: CaseEventEnvelope = { kind: 'objection', at: Date.now(), objection };
     // Nothing changes, not even a wake-up of the waiting loop, unless a round runs or queued events may
     // start one; a second notice while one is queued adds nothing.
-    if (snapshot && inbox.length === 0 && !snapshot.can(toEvent(envelope))) return;
-    if (inbox.some((e) => e.kind === 'objection')) return;
+    if (snapshot && inbox.length === 0 && nextCase.length === 0 && !snapshot.can(toEvent(envelope))) return;
+    if ([...inbox, ...nextCase].some((e) => e.kind === 'objection')) return;
     // Histories from before objections ended rounds ignored this signal (it had no handler): so do replays.
     if (!patched(OBJECTION_PATCH)) return;
     inbox.push(envelope);
@@ -261,7 +268,13 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
           });
           break;
         case 'deletePersonalData':
-          await activities.deletePersonalData({ caseId, caseKey: input.caseKey, at });
+          // The signals this case knows: the resident's row stays while another one still needs it.
+          await activities.deletePersonalData({
+            caseId,
+            caseKey: input.caseKey,
+            at,
+            signalIds: ctx.signals.map((s) => s.signalId),
+          });
           break;
         case 'recordSignal':
           await activities.recordSignalStatus({ caseId, signalId: p.signalId, status: p.status });
@@ -329,8 +342,24 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     return { ...signal, screening: { ...signal.screening, objected: true } };
   };
 
+  /**
+   * Whether `envelope` waits for the next case: a signal that reaches a closed machine (it would ignore it),
+   * or an objection notice that reaches it behind such a signal (it screens that signal in the next case).
+   * Histories recorded before `FOLLOW_UP_PATCH` processed such a signal against the final state, as they ran.
+   */
+  const keptForNextCase = (envelope: CaseEventEnvelope): boolean => {
+    if (snapshot?.status !== 'done') return false;
+    const waiting = [...nextCase, ...inbox].some((e) => e.kind === 'signal');
+    if (envelope.kind !== 'signal' && !(envelope.kind === 'objection' && waiting)) return false;
+    return patched(FOLLOW_UP_PATCH);
+  };
+
   /** Feeds one event to the machine and carries out what it returns. */
   const process = async (envelope: CaseEventEnvelope): Promise<void> => {
+    if (keptForNextCase(envelope)) {
+      nextCase.push(envelope);
+      return;
+    }
     // An objection that queued behind an event which ended the round (or an empty case) changes nothing.
     if (envelope.kind === 'objection' && !snapshot?.can(toEvent(envelope))) return;
     processedThisRun += 1;
@@ -401,13 +430,20 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
 
   for (;;) {
     while (inbox.length > 0) await process(inbox.shift()!);
-    if (snapshot?.status === 'done') break;
+    if (snapshot?.status === 'done') {
+      // Updates still running settle first; what arrives meanwhile is looked at too (it may start a case).
+      await condition(allHandlersFinished);
+      if (inbox.length === 0) break;
+      continue;
+    }
 
     if (snapshot && (processedThisRun >= maxEvents || workflowInfo().continueAsNewSuggested)) {
       await condition(allHandlersFinished);
       if (inbox.length === 0) {
+        const { followUp: _started, ...same } = input;
         await continueAsNew<typeof caseWorkflow>({
-          ...input,
+          ...same,
+          ...(caseId === info.firstExecutionRunId ? {} : { caseId }),
           carried: { snapshot: { value: snapshot.value, context: snapshot.context }, inbox: [] },
         });
       }
@@ -434,6 +470,19 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       }
     }
   }
-  await condition(allHandlersFinished);
+  // Signals that reached the case as it closed start the next case, with its own id, here and now: once
+  // this run has completed, a signal would start one anyway (the dispatcher's signalWithStart).
+  const first = nextCase.find(
+    (e): e is Extract<CaseEventEnvelope, { kind: 'signal' }> => e.kind === 'signal',
+  );
+  if (first) {
+    const { carried: _snapshot, followUp: _started, caseId: _previous, ...same } = input;
+    await continueAsNew<typeof caseWorkflow>({
+      ...same,
+      team: first.start?.team ?? input.team,
+      policy: first.start?.policy ?? input.policy,
+      followUp: { inbox: nextCase, previousCaseId: caseId },
+    });
+  }
   return view();
 }

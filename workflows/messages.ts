@@ -27,11 +27,21 @@ export interface CaseWorkflowInput {
   maxEventsPerRun?: number;
   /** Set by continue-as-new: the machine snapshot and anything not yet processed. */
   carried?: { snapshot: { value: unknown; context: unknown }; inbox: CaseEventEnvelope[] };
+  /**
+   * Set when a case that closed continues as new for the signals that reached it as it closed (see
+   * `FOLLOW_UP_PATCH`): this run is a new case, with its own id (the run's own id), for those signals.
+   */
+  followUp?: { inbox: CaseEventEnvelope[]; previousCaseId: string };
+  /** The case's id when it is not the first run's id: a follow-up case that continued as new again. */
+  caseId?: string;
 }
+
+/** What a new case starts with, sent along with each signal: a signal may start the next case. */
+export type CaseStart = Pick<CaseWorkflowInput, 'team' | 'policy'>;
 
 /** A queued machine event, stamped with the workflow time it arrived. */
 export type CaseEventEnvelope =
-  | { kind: 'signal'; at: number; signal: SignalFacts }
+  | { kind: 'signal'; at: number; signal: SignalFacts; start?: CaseStart }
   | { kind: 'task'; at: number; completion: TaskCompletion }
   | { kind: 'contact'; at: number; contact: ResidentContact }
   | { kind: 'objection'; at: number; objection: ObjectionNotice };
@@ -73,6 +83,13 @@ export const OBJECTION_PATCH = 'objection-ends-round';
  */
 export const OBJECTION_SCREENING_PATCH = 'objection-screens-starting-signal';
 
+/**
+ * The `patched()` id of keeping a signal that reaches the case once its machine has closed (while the
+ * personal data is deleted, or as a handover ends the case): the closing run continues as new as a new case
+ * for it, where before it was processed against the final state and ignored.
+ */
+export const FOLLOW_UP_PATCH = 'signal-at-close-starts-new-case';
+
 /** What callers see of a case. */
 export interface CaseView {
   caseId: string;
@@ -88,8 +105,11 @@ export interface CaseView {
   closed: boolean;
 }
 
-/** A new arrears signal for the resident (also the start signal). */
-export const newSignal = defineSignal<[SignalFacts]>('newSignal');
+/**
+ * A new arrears signal for the resident (also the start signal), with what a case it starts begins with
+ * (absent from dispatchers before it was sent: the running case's own team and policy are used then).
+ */
+export const newSignal = defineSignal<[SignalFacts, CaseStart?]>('newSignal');
 /**
  * The resident is on the objection register: a running round ends as objected (open task cancelled, no
  * further outreach); a signal queued with it that would start a round (the case's first, or one after an

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCaseActivities } from '../../activities/case-activities.js';
 import { createDatabase } from '../../db/database.js';
 import { type DevServer, startDevServer } from '../../lib/temporal-dev-server.js';
-import { dispatchPending } from '../../worker/dispatcher.js';
+import { dispatchPending, RESIDENT_GONE, SKIP_AFTER_FAILURES } from '../../worker/dispatcher.js';
 import { caseWorkflowId, getCaseView } from '../../workflows/messages.js';
 import { shortPolicy } from '../../workflows/policy.js';
 import { waitFor } from '../helpers/cases.js';
@@ -107,4 +107,84 @@ describe('dispatching signals through a Temporal outage', () => {
       await connection.close();
     }
   }, 120_000);
+});
+
+/** A client whose hand-overs fail for the workflow ids in `failing` and succeed for the others. */
+function stubClient(failing: (workflowId: string) => boolean, handed: string[]): Client {
+  return {
+    withDeadline: (_deadline: number, fn: () => Promise<unknown>) => fn(),
+    workflow: {
+      async signalWithStart(_type: string, options: { workflowId: string }) {
+        if (failing(options.workflowId)) throw new Error('refused');
+        handed.push(options.workflowId);
+      },
+    },
+  } as unknown as Client;
+}
+
+describe('signals that cannot be handed over', () => {
+  it('lets a signal whose resident data is gone leave the outbox, not picked up', async () => {
+    const stored = await storeTestSignal(db, residentRecord());
+    await db.deleteFrom('residents').where('case_key', '=', stored.caseKey).execute();
+    const handed: string[] = [];
+    const client = stubClient(() => false, handed);
+    expect(
+      await dispatchPending({
+        db,
+        client,
+        taskQueue: 'none',
+        policyFor: () => shortPolicy(1_000),
+        signalIds: [stored.signalId],
+      }),
+    ).toBe(0);
+    expect(handed).toEqual([]);
+    const row = await db
+      .selectFrom('signals')
+      .select(['dispatched_at', 'dispatch_error', 'status'])
+      .where('id', '=', stored.signalId)
+      .executeTakeFirstOrThrow();
+    expect(row.dispatched_at).not.toBeNull();
+    expect(row.dispatch_error).toBe(RESIDENT_GONE);
+    expect(row.status).toBe('Niet opgepakt: andere reden');
+  });
+
+  it('ends a pass at a failure, until a signal has failed again and again: then the next ones get their turn', async () => {
+    const stuck = await storeTestSignal(db, residentRecord());
+    const others = [await storeTestSignal(db, residentRecord()), await storeTestSignal(db, residentRecord())];
+    const stuckId = caseWorkflowId(MUNICIPALITY, stuck.caseKey);
+    const handed: string[] = [];
+    const pass = (client: Client) =>
+      dispatchPending({
+        db,
+        client,
+        taskQueue: 'none',
+        policyFor: () => shortPolicy(1_000),
+        signalIds: [stuck.signalId, ...others.map((o) => o.signalId)],
+      });
+    // Temporal down: every hand-over fails, and each pass stops at the first one.
+    expect(await pass(stubClient(() => true, handed))).toBe(0);
+    const attempts = async () =>
+      (
+        await db
+          .selectFrom('signals')
+          .select(['id', 'dispatch_attempts'])
+          .where('id', 'in', [stuck.signalId, ...others.map((o) => o.signalId)])
+          .execute()
+      )
+        .map((r) => (r.id === stuck.signalId ? -r.dispatch_attempts : r.dispatch_attempts))
+        .sort();
+    expect(await attempts()).toEqual([-1, 0, 0]);
+    // One signal keeps failing: it holds up the others until it has failed SKIP_AFTER_FAILURES times.
+    const onlyStuck = stubClient((id) => id === stuckId, handed);
+    for (let i = 1; i < SKIP_AFTER_FAILURES - 1; i++) expect(await pass(onlyStuck)).toBe(0);
+    expect(handed).toEqual([]);
+    expect(await pass(onlyStuck)).toBe(2);
+    expect(handed.sort()).toEqual(others.map((o) => caseWorkflowId(MUNICIPALITY, o.caseKey)).sort());
+    const left = await db
+      .selectFrom('signals')
+      .select(['dispatched_at', 'dispatch_attempts'])
+      .where('id', '=', stuck.signalId)
+      .executeTakeFirstOrThrow();
+    expect(left).toEqual({ dispatched_at: null, dispatch_attempts: SKIP_AFTER_FAILURES });
+  });
 });
