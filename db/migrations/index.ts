@@ -16,6 +16,7 @@ import * as m0011 from './2026_11_27_0011_case_rounds.js';
 import * as m0012 from './2026_11_27_0012_signal_reference_check.js';
 import * as m0013 from './2026_11_27_0013_objection_deliveries.js';
 import * as m0014 from './2026_11_28_0014_signal_amount_positive.js';
+import * as m0015 from './2026_11_28_0015_resident_details.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0012_signal_reference_check': m0012,
   '2026_11_27_0013_objection_deliveries': m0013,
   '2026_11_28_0014_signal_amount_positive': m0014,
+  '2026_11_28_0015_resident_details': m0015,
 };

@@ -7,7 +7,9 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import type { Database, Db } from '../database.js';
+import { lockIntake } from '../intake-lock.js';
 import { boolArray, dateArray, int4Array, int8Array, textArray, uuidArray } from '../pg-arrays.js';
+import type { Resident } from '../tables/residents.table.js';
 import type { SignalClassification } from '../tables/signals.table.js';
 
 /** A validated signal as intake receives it (validation happens at the HTTP/CSV edge). */
@@ -43,9 +45,6 @@ export interface StoredSignal {
   duplicate: boolean;
   newResident: boolean;
 }
-
-/** First key of the advisory lock that serialises intake per municipality (second: its code's hash). */
-const INTAKE_LOCK = 0x5197;
 
 /** The secret as a key object, made once: each of the three keys of a signal would otherwise re-encode it. */
 const secretKeys = new Map<string, KeyObject>();
@@ -221,8 +220,24 @@ interface EarlierSignal {
   month: string;
 }
 
-/** A resident as matching sees it: found in the database or created by these rows. */
-interface MatchedResident {
+/** The columns of a resident's details (phone, e-mail, address) that intake keeps up to date. */
+type Details = Pick<
+  Resident,
+  | 'phone'
+  | 'email'
+  | 'postcode'
+  | 'house_number'
+  | 'house_number_addition'
+  | 'street'
+  | 'city'
+  | 'details_reported_on'
+>;
+
+/**
+ * A resident as matching sees it: found in the database or created by these rows; the details as stored,
+ * then as these rows change them (see `applyDetails`).
+ */
+interface MatchedResident extends Details {
   id: string;
   case_key: string;
   match_key: string;
@@ -239,11 +254,128 @@ interface MatchedResident {
   learntBsn: string | null;
   /** Earlier signals, filled in before screening. */
   history: EarlierSignal[];
+  /**
+   * The latest signal date the details are known from: `details_reported_on` or the resident's latest
+   * signal, whichever is later (a signal that changed nothing leaves the row alone), then these rows'.
+   */
+  detailsOn: string | null;
+  /** These rows changed the stored details (a found resident's row is written). */
+  detailsChanged: boolean;
+  /**
+   * The household key to store when these rows created or moved the resident (`address_key` then holds the
+   * new address key); null when it stays.
+   */
+  movedTo: string | null;
 }
 
-type FoundRow = Omit<MatchedResident, 'created' | 'source' | 'learntBsn' | 'history'>;
+type FoundRow = Omit<
+  MatchedResident,
+  'created' | 'source' | 'learntBsn' | 'history' | 'detailsOn' | 'detailsChanged' | 'movedTo'
+>;
 const RESIDENT_COLUMNS = sql`r.id, r.case_key, r.match_key, r.address_key, r.bsn is not null as has_bsn,
-  r.objected, r.moved_away, r.deceased, r.known_to_debt_help`;
+  r.objected, r.moved_away, r.deceased, r.known_to_debt_help, r.phone, r.email, r.postcode, r.house_number,
+  r.house_number_addition, r.street, r.city, r.details_reported_on`;
+/** As many nulls as `RESIDENT_COLUMNS` has columns, of their types. */
+const NO_RESIDENT = sql`null::uuid, null::text, null::text, null::text, null::boolean, null::boolean,
+  null::boolean, null::boolean, null::boolean, null::text, null::text, null::text, null::int, null::text,
+  null::text, null::text, null::date`;
+
+/** A resident found in the database, as matching starts from it. */
+function foundResident(f: FoundRow): MatchedResident {
+  return {
+    id: f.id,
+    case_key: f.case_key,
+    match_key: f.match_key,
+    address_key: f.address_key,
+    has_bsn: f.has_bsn,
+    objected: f.objected,
+    moved_away: f.moved_away,
+    deceased: f.deceased,
+    known_to_debt_help: f.known_to_debt_help,
+    phone: f.phone,
+    email: f.email,
+    postcode: f.postcode,
+    house_number: f.house_number,
+    house_number_addition: f.house_number_addition,
+    street: f.street,
+    city: f.city,
+    details_reported_on: f.details_reported_on,
+    created: false,
+    source: -1,
+    learntBsn: null,
+    history: [],
+    detailsOn: f.details_reported_on,
+    detailsChanged: false,
+    movedTo: null,
+  };
+}
+
+/** Postcode, house number and addition as the household key compares them (without spaces and case). */
+function householdPart(postcode: string, houseNumber: number, addition: string | null): string {
+  return `${postcode.replace(/\s/g, '').toUpperCase()}|${houseNumber}|${(addition ?? '').trim().toUpperCase()}`;
+}
+
+/**
+ * Takes the details of row `i` into its resident when its signal date is on or after the latest one the
+ * details are known from (ties: the later row wins), so an old month sent late changes nothing:
+ * - phone and e-mail replace the known ones; an empty one erases nothing;
+ * - with a BSN (the resident was matched by it) another address means the resident moved: the address,
+ *   household key and address key follow (`byAddress` too, for the rows after this one). Without a BSN the
+ *   address was part of the match, so it is the one known.
+ * A change made here is written once per resident (`storeSignals`); a resident created by these rows is
+ * inserted with its final details.
+ */
+function applyDetails(
+  r: MatchedResident,
+  record: SignalRecord,
+  keys: { address: string; household: string },
+  byAddress: Map<string, MatchedResident[]>,
+): void {
+  const on = record.signalDate;
+  if (r.detailsOn !== null && on < r.detailsOn) return;
+  r.detailsOn = on;
+  const p = record.resident;
+  if (p.phone && p.phone !== r.phone) {
+    r.phone = p.phone;
+    r.detailsChanged = true;
+  }
+  if (p.email && p.email !== r.email) {
+    r.email = p.email;
+    r.detailsChanged = true;
+  }
+  if (!p.bsn) return;
+  const a = record.address;
+  const addition = a.houseNumberAddition || null;
+  if (
+    a.postcode === r.postcode &&
+    a.houseNumber === r.house_number &&
+    addition === (r.house_number_addition || null) &&
+    a.street === r.street &&
+    a.city === r.city
+  ) {
+    return;
+  }
+  const moved =
+    householdPart(a.postcode, a.houseNumber, addition) !==
+    householdPart(r.postcode, r.house_number, r.house_number_addition);
+  r.postcode = a.postcode;
+  r.house_number = a.houseNumber;
+  r.house_number_addition = addition;
+  r.street = a.street;
+  r.city = a.city;
+  r.detailsChanged = true;
+  if (!moved) return;
+  r.movedTo = keys.household;
+  if (r.address_key) {
+    const list = byAddress.get(r.address_key);
+    const at = list ? list.indexOf(r) : -1;
+    if (list && at >= 0) list.splice(at, 1);
+  }
+  r.address_key = keys.address;
+  const list = byAddress.get(keys.address);
+  if (!list) byAddress.set(keys.address, [r]);
+  else if (!list.includes(r)) list.push(r);
+}
 
 /**
  * Matches rows to residents, in row order, as if they arrived one by one:
@@ -253,12 +385,14 @@ const RESIDENT_COLUMNS = sql`r.id, r.case_key, r.match_key, r.address_key, r.bsn
  * - without a BSN: the one resident of the same birth date + address + surname, with or without BSN;
  *   when there are several (two residents with a BSN share them: twins of one name), the one stored
  *   without BSN under that key, or a new one.
+ * Each row's details then reach its resident (`applyDetails`): a resident who moved is found at the new
+ * address by the rows after.
  */
 function matchResidents(
   rows: readonly IntakeRow[],
   fresh: readonly number[],
-  keys: { bsn: Array<string | null>; address: string[] },
-  found: readonly FoundRow[],
+  keys: { bsn: Array<string | null>; address: string[]; household: string[] },
+  found: readonly MatchedResident[],
 ): Array<MatchedResident | undefined> {
   const byMatchKey = new Map<string, MatchedResident>();
   const byAddress = new Map<string, MatchedResident[]>();
@@ -270,10 +404,9 @@ function matchResidents(
       else if (!list.includes(r)) list.push(r);
     }
   };
-  for (const f of found) {
-    index({ ...f, created: false, source: -1, learntBsn: null, history: [] });
-  }
+  for (const f of found) index(f);
   const create = (i: number, matchKey: string, hasBsn: boolean): MatchedResident => {
+    const { resident: p, address: a } = rows[i]!.record;
     const r: MatchedResident = {
       id: uuidv7(),
       case_key: uuidv7(),
@@ -284,10 +417,21 @@ function matchResidents(
       moved_away: false,
       deceased: false,
       known_to_debt_help: false,
+      phone: p.phone || null,
+      email: p.email || null,
+      postcode: a.postcode,
+      house_number: a.houseNumber,
+      house_number_addition: a.houseNumberAddition || null,
+      street: a.street,
+      city: a.city,
+      details_reported_on: null,
       created: true,
       source: i,
       learntBsn: null,
       history: [],
+      detailsOn: rows[i]!.record.signalDate,
+      detailsChanged: false,
+      movedTo: keys.household[i]!,
     };
     index(r);
     return r;
@@ -319,6 +463,9 @@ function matchResidents(
       else r = sameKey ?? create(i, addressKey, false);
     }
     residentOf[i] = r;
+    if (r && r.source !== i) {
+      applyDetails(r, rows[i]!.record, { address: addressKey, household: keys.household[i]! }, byAddress);
+    }
   }
   return residentOf;
 }
@@ -399,7 +546,7 @@ export async function storeSignals(
     // committed: two partners' deliveries side by side, one with the resident's BSN and one without, would
     // each create the resident (under different keys, which no unique index relates) and start two cases.
     // The Node side of concurrent deliveries (reading, validating, hashing) still runs side by side.
-    await sql`select pg_advisory_xact_lock(${INTAKE_LOCK}, hashtext(${municipality}))`.execute(trx);
+    await lockIntake(trx, municipality);
     // (A repeat that a concurrent delivery of the same partner stores meanwhile is caught on insert.)
 
     // Residents stored under any key of these rows (by match key, or with a BSN by address key), and which
@@ -426,14 +573,13 @@ export async function storeSignals(
       )
       select f.*, null::text as register_key from found f
       union all (
-        select null::uuid, null::text, null::text, null::text, null::boolean, null::boolean, null::boolean,
-          null::boolean, null::boolean, o.match_key from unnest(${allKeys}::text[]) as k(key)
+        select ${NO_RESIDENT}, o.match_key from unnest(${allKeys}::text[]) as k(key)
         join objections o on o.municipality = ${municipality} and o.match_key = k.key
         union
-        select null, null, null, null, null, null, null, null, null, o.match_key from found f
+        select ${NO_RESIDENT}, o.match_key from found f
         join objections o on o.municipality = ${municipality} and o.match_key = f.match_key
       )`.execute(trx);
-    const found: FoundRow[] = [];
+    const found: MatchedResident[] = [];
     const onRegister = new Set<string>();
     const foundIds = new Set<string>();
     for (const l of looked) {
@@ -441,9 +587,12 @@ export async function storeSignals(
       else if (!foundIds.has(l.id)) {
         // A resident with a BSN may come back by both keys.
         foundIds.add(l.id);
-        found.push(l);
+        found.push(foundResident(l));
       }
     }
+    // Their earlier signals (by case key: a resident's signals carry it), for the repeat rule and the
+    // classification, and first for matching: the latest one dates their details (see `applyDetails`).
+    if (found.length > 0) await earlierSignals(trx, found);
     const residentOf = matchResidents(rows, fresh, keys, found);
 
     const toFlag = new Set<MatchedResident>();
@@ -467,27 +616,16 @@ export async function storeSignals(
     // pending when the transaction rolls back could run after the ROLLBACK, on its own).
     const matched = [...new Set(fresh.map((i) => residentOf[i]!))];
     const created = matched.filter((r) => r.created);
-    const learnt = matched.filter((r) => !r.created && r.learntBsn);
-    const existing = matched.filter((r) => !r.created);
+    const changed = matched.filter((r) => !r.created && (r.learntBsn || r.detailsChanged));
     // A resident another writer stored first under the same match key (see insertResidents) is an existing
-    // one after all.
-    const lost =
-      created.length > 0 ? await insertResidents(trx, municipality, created, rows, keys.household) : [];
-    if (learnt.length > 0) {
-      // The BSN of a resident first known without one: recorded, and it becomes their match key.
-      await sql`
-        update residents r set bsn = k.bsn, match_key = k.match_key
-        from unnest(${uuidArray(learnt.map((r) => r.id))}::uuid[], ${textArray(learnt.map((r) => r.learntBsn))}::text[],
-          ${textArray(learnt.map((r) => r.match_key))}::text[]) as k(id, bsn, match_key)
-        where r.id = k.id and r.bsn is null`.execute(trx);
-    }
+    // one after all (their details stay as that writer stored them).
+    const lost = created.length > 0 ? await insertResidents(trx, municipality, created, rows) : [];
+    if (changed.length > 0) await updateResidents(trx, changed);
     if (toFlag.size > 0) {
       await sql`update residents set objected = true
         where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
     }
-    // Earlier signals of these residents (by case key: a resident's signals carry it), for the repeat rule
-    // and the classification.
-    if (existing.length > 0 || lost.length > 0) await earlierSignals(trx, [...existing, ...lost]);
+    if (lost.length > 0) await earlierSignals(trx, lost);
 
     const at = now.getTime();
     const classifications: SignalClassification[] = new Array(rows.length);
@@ -648,14 +786,70 @@ async function earlierSignals(
   );
   const byCaseKey = new Map(residents.map((r) => [r.case_key, r]));
   for (const e of earlier) {
-    byCaseKey.get(e.case_key)?.history.push({
+    const r = byCaseKey.get(e.case_key);
+    if (!r) continue;
+    r.history.push({
       partnerId: e.partner_id,
       arrearsSince: e.arrears_since,
       amount: Number(e.amount),
       receivedAt: e.at,
       month: e.signal_date.slice(0, 7),
     });
+    if (r.detailsOn === null || e.signal_date > r.detailsOn) r.detailsOn = e.signal_date;
   }
+}
+
+/**
+ * The details of residents as they stand in memory (`applyDetails`), one binary array per column, in
+ * the order of `DETAIL_NAMES`: the insert of new residents and the update of changed ones send them alike.
+ */
+function detailArrays(rs: readonly MatchedResident[]) {
+  // `detailsOn` is set for every matched resident: each has a row, which dates (or leaves) the details.
+  return sql`${textArray(rs.map((r) => r.phone))}::text[], ${textArray(rs.map((r) => r.email))}::text[],
+    ${textArray(rs.map((r) => r.postcode))}::text[], ${int4Array(rs.map((r) => r.house_number))}::int[],
+    ${textArray(rs.map((r) => r.house_number_addition))}::text[], ${textArray(rs.map((r) => r.street))}::text[],
+    ${textArray(rs.map((r) => r.city))}::text[], ${dateArray(rs.map((r) => r.detailsOn!))}::date[]`;
+}
+const DETAIL_NAMES = sql`phone, email, postcode, house_number, house_number_addition, street, city,
+  details_reported_on`;
+
+/**
+ * Writes what these rows changed of residents found in the database, one statement for all of them: a BSN
+ * learnt (recorded, and it becomes their match key), details (`applyDetails`) with the date they are known
+ * from, and after a move the household and address keys. Only residents with a change come here.
+ */
+async function updateResidents(
+  trx: Transaction<Database>,
+  changed: readonly MatchedResident[],
+): Promise<void> {
+  const u = {
+    id: [] as string[],
+    bsn: [] as Array<string | null>,
+    matchKey: [] as Array<string | null>,
+    household: [] as Array<string | null>,
+    addressKey: [] as Array<string | null>,
+  };
+  for (const r of changed) {
+    u.id.push(r.id);
+    u.bsn.push(r.learntBsn);
+    u.matchKey.push(r.learntBsn ? r.match_key : null);
+    u.household.push(r.movedTo);
+    u.addressKey.push(r.movedTo ? r.address_key : null);
+  }
+  // The details go as they stand in memory, read in this transaction under the intake lock (intake is
+  // their only writer); a learnt BSN only for a row still without one.
+  await sql`
+    update residents r set bsn = coalesce(r.bsn, k.bsn),
+      match_key = case when r.bsn is null and k.bsn is not null then k.match_key else r.match_key end,
+      phone = k.phone, email = k.email, postcode = k.postcode, house_number = k.house_number,
+      house_number_addition = k.house_number_addition, street = k.street, city = k.city,
+      household_key = coalesce(k.household_key, r.household_key), address_key = coalesce(k.address_key, r.address_key),
+      details_reported_on = k.details_reported_on
+    from unnest(
+      ${uuidArray(u.id)}::uuid[], ${textArray(u.bsn)}::text[], ${textArray(u.matchKey)}::text[],
+      ${textArray(u.household)}::text[], ${textArray(u.addressKey)}::text[], ${detailArrays(changed)}
+    ) as k(id, bsn, match_key, household_key, address_key, ${DETAIL_NAMES})
+    where r.id = k.id`.execute(trx);
 }
 
 /**
@@ -668,7 +862,6 @@ async function insertResidents(
   municipality: string,
   created: MatchedResident[],
   rows: readonly IntakeRow[],
-  householdKeys: readonly string[],
 ): Promise<MatchedResident[]> {
   const c = {
     id: [] as string[],
@@ -682,54 +875,38 @@ async function insertResidents(
     surname: [] as string[],
     birthDate: [] as string[],
     sex: [] as Array<string | null>,
-    phone: [] as Array<string | null>,
-    email: [] as Array<string | null>,
-    postcode: [] as string[],
-    houseNumber: [] as number[],
-    addition: [] as Array<string | null>,
-    street: [] as string[],
-    city: [] as string[],
     objected: [] as boolean[],
   };
   for (const r of created) {
-    const { resident: p, address: a } = rows[r.source]!.record;
+    // Identity from the row that created the resident; details as these rows left them (`applyDetails`).
+    const p = rows[r.source]!.record.resident;
     c.id.push(r.id);
     c.caseKey.push(r.case_key);
     c.matchKey.push(r.match_key);
     c.addressKey.push(r.address_key);
-    c.household.push(householdKeys[r.source]!);
+    c.household.push(r.movedTo!);
     c.bsn.push(p.bsn ?? r.learntBsn);
     c.firstNames.push(p.firstNames);
     c.surnamePrefix.push(p.surnamePrefix);
     c.surname.push(p.surname);
     c.birthDate.push(p.birthDate);
     c.sex.push(p.sex);
-    c.phone.push(p.phone);
-    c.email.push(p.email);
-    c.postcode.push(a.postcode);
-    c.houseNumber.push(a.houseNumber);
-    c.addition.push(a.houseNumberAddition);
-    c.street.push(a.street);
-    c.city.push(a.city);
     c.objected.push(r.objected);
   }
   const result = await sql`
     insert into residents (id, municipality, case_key, match_key, address_key, household_key, bsn, first_names,
-      surname_prefix, surname, birth_date, sex, phone, email, postcode, house_number, house_number_addition,
-      street, city, objected)
+      surname_prefix, surname, birth_date, sex, objected, ${DETAIL_NAMES})
     select t.id, ${municipality}, t.case_key, t.match_key, t.address_key, t.household_key, t.bsn, t.first_names,
-      t.surname_prefix, t.surname, t.birth_date, t.sex, t.phone, t.email, t.postcode, t.house_number,
-      t.house_number_addition, t.street, t.city, t.objected
+      t.surname_prefix, t.surname, t.birth_date, t.sex, t.objected, t.phone, t.email, t.postcode, t.house_number,
+      t.house_number_addition, t.street, t.city, t.details_reported_on
     from unnest(
       ${uuidArray(c.id)}::uuid[], ${textArray(c.caseKey)}::text[], ${textArray(c.matchKey)}::text[],
       ${textArray(c.addressKey)}::text[], ${textArray(c.household)}::text[], ${textArray(c.bsn)}::text[],
       ${textArray(c.firstNames)}::text[], ${textArray(c.surnamePrefix)}::text[], ${textArray(c.surname)}::text[],
-      ${dateArray(c.birthDate)}::date[], ${textArray(c.sex)}::text[], ${textArray(c.phone)}::text[],
-      ${textArray(c.email)}::text[], ${textArray(c.postcode)}::text[], ${int4Array(c.houseNumber)}::int[],
-      ${textArray(c.addition)}::text[], ${textArray(c.street)}::text[], ${textArray(c.city)}::text[],
-      ${boolArray(c.objected)}::boolean[]
+      ${dateArray(c.birthDate)}::date[], ${textArray(c.sex)}::text[], ${boolArray(c.objected)}::boolean[],
+      ${detailArrays(created)}
     ) as t(id, case_key, match_key, address_key, household_key, bsn, first_names, surname_prefix, surname,
-           birth_date, sex, phone, email, postcode, house_number, house_number_addition, street, city, objected)
+           birth_date, sex, objected, ${DETAIL_NAMES})
     on conflict (municipality, match_key) do nothing`.execute(trx);
   if (Number(result.numAffectedRows ?? 0) === created.length) return [];
   const { rows: stored } = await sql<{ id: string }>`

@@ -11,6 +11,8 @@ export interface ResidentsTable {
   /**
    * Keyed hash of birth date + address + normalised surname (migration 0009), also for a resident known by
    * BSN, so a later signal without BSN finds them. Null only on rows with a BSN stored before 0009.
+   * Follows the resident (with `household_key` and the address) when a signal with their BSN reports
+   * another address: they moved.
    */
   address_key: ColumnType<string | null, string | null | undefined, string | null>;
   /** Keyed hash of the address, linking a household. */
@@ -28,6 +30,13 @@ export interface ResidentsTable {
   house_number_addition: string | null;
   street: string;
   city: string;
+  /**
+   * Signal date of the most recent report the details (phone, e-mail, address) are known from (migration
+   * 0015); intake applies a signal's details only when its date is on or after it (and after the resident's
+   * latest signal). It moves when the row is written for other reasons too; a later signal that changes
+   * nothing leaves the row as it is. Null when no signal reported the resident (rows stored otherwise).
+   */
+  details_reported_on: ColumnType<string | null, string | null | undefined, string | null>;
   objected: Generated<boolean>;
   moved_away: Generated<boolean>;
   deceased: Generated<boolean>;

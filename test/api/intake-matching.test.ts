@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseDetails } from '../../db/repositories/cases.js';
 import { ensurePartner } from '../../db/repositories/intake.js';
 import { createPartnerToken } from '../../db/repositories/partner-tokens.js';
 import { classificationsNow } from '../../db/tables/signals.table.js';
@@ -49,7 +50,7 @@ function person() {
     address: {
       postcode: '1761 AB',
       houseNumber: 1 + (n % 9_000),
-      houseNumberAddition: 'B',
+      houseNumberAddition: 'B' as string | null,
       street: 'Koekoekstraat',
       city: 'Anna Paulowna',
     },
@@ -73,6 +74,19 @@ async function partner(type: string) {
   const partnerId = await ensurePartner(h.db, `Matching ${type} ${randomUUID()}`, type);
   const { token } = await createPartnerToken(h.db, partnerId, 'test');
   return { partnerId, auth: { authorization: `Bearer ${token}` } };
+}
+
+/** Sends `signals` as one JSON batch; expects them accepted and returns the batch id. */
+async function sendBatch(p: { auth: Record<string, string> }, signals: Array<Record<string, unknown>>) {
+  const batch = {
+    method: 'POST',
+    url: '/api/v1/signal-batches',
+    headers: p.auth,
+    payload: { signals },
+  } as const;
+  const res = await app.inject(batch);
+  expect(res.statusCode).toBe(202);
+  return res.json().batchId as string;
 }
 
 async function send(p: { auth: Record<string, string> }, body: Record<string, unknown>) {
@@ -327,10 +341,14 @@ describe("screening with the municipality's policy", () => {
   it('applies the policy file of the municipality at intake, not the defaults', async () => {
     const water = await partner('Water');
     const energie = await partner('Energie');
+    // The partner is not told the status (see test/api/intake.test.ts): it is stored.
+    const statusOf = async (signalId: string) =>
+      (await h.db.selectFrom('signals').select('status').where('id', '=', signalId).executeTakeFirstOrThrow())
+        .status;
     const refused = await send(water, signalFor(person()));
-    expect(refused.status).toBe('Niet opgepakt: onterecht signaal');
+    expect(await statusOf(refused.signalId)).toBe('Niet opgepakt: onterecht signaal');
     const taken = await send(energie, signalFor(person()));
-    expect(taken.status).toBe('Nog niet opgepakt');
+    expect(await statusOf(taken.signalId)).toBe('Nog niet opgepakt');
   });
 });
 
@@ -383,5 +401,254 @@ describe('references of signals, checked per statement', () => {
     await expect(sql`delete from partners where id = ${huur.partnerId}::uuid`.execute(h.db)).rejects.toThrow(
       /signals refer to this partner/,
     );
+  });
+});
+
+describe("keeping the resident's details as partners last reported them", () => {
+  /** The resident row of a signal, with its details and row version (xmin changes when it is rewritten). */
+  async function residentOf(signalId: string) {
+    return h.db
+      .selectFrom('signals as s')
+      .innerJoin('residents as r', 'r.id', 's.resident_id')
+      .selectAll('r')
+      .select([sql<string>`r.xmin::text`.as('version'), 's.household_key as signal_household'])
+      .where('s.id', '=', signalId)
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Someone else at `p`'s address (another name and birth date). */
+  function housemate(p: Person, n: number): Person {
+    return {
+      ...p,
+      bsn: bsnFrom(30_000_000 + Math.floor(Math.random() * 1e7)),
+      resident: {
+        ...p.resident,
+        firstNames: `Huisgenoot ${n}`,
+        surname: `Huisgenoot${p.resident.surname}`,
+        birthDate: `199${n}-01-01`,
+      },
+    };
+  }
+
+  it("fills in phone and e-mail from another partner's later signal, and replaces them with newer ones", async () => {
+    const p = person();
+    const huur = await partner('Huur');
+    const zorg = await partner('Zorg');
+    const first = await send(huur, signalFor(p, { bsn: true, signalDate: '2026-11-02' }));
+    expect(await residentOf(first.signalId)).toMatchObject({ phone: null, email: null });
+    // The other partner has no BSN: matched by birth date + address + surname.
+    const second = await send(zorg, {
+      ...signalFor(p, { signalDate: '2026-11-03' }),
+      resident: { ...p.resident, phone: '06-12345678', email: 'jantine@voorbeeld.nl' },
+    });
+    const filled = await residentOf(second.signalId);
+    expect(filled.id).toBe((await residentOf(first.signalId)).id);
+    expect(filled).toMatchObject({
+      phone: '0612345678',
+      email: 'jantine@voorbeeld.nl',
+      details_reported_on: '2026-11-03',
+    });
+    // A newer phone number replaces the stored one; the e-mail address it leaves out stays.
+    const third = await send(huur, {
+      ...signalFor(p, { bsn: true, signalDate: '2026-11-05' }),
+      resident: { ...p.resident, bsn: p.bsn, phone: '0201234567' },
+    });
+    const replaced = await residentOf(third.signalId);
+    expect(replaced).toMatchObject({ phone: '0201234567', email: 'jantine@voorbeeld.nl' });
+    // The same details again change nothing: the row is not rewritten.
+    const fourth = await send(zorg, {
+      ...signalFor(p, { signalDate: '2026-11-06' }),
+      resident: { ...p.resident, phone: '0201234567' },
+    });
+    expect((await residentOf(fourth.signalId)).version).toBe(replaced.version);
+  });
+
+  it('moves a resident whose signal with BSN has another address: household and later signals follow', async () => {
+    const p = person();
+    const oldMate = housemate(p, 1);
+    // The new address, where someone else already lives.
+    const target = person();
+    const newAddress = {
+      ...target.address,
+      street: 'Nieuwe Weg',
+      city: 'Schagen',
+      houseNumberAddition: null,
+    };
+    const newMate: Person = { ...housemate(target, 2), address: newAddress };
+    const huur = await partner('Huur');
+    const energie = await partner('Energie');
+    const first = await send(huur, signalFor(p, { bsn: true, signalDate: '2026-10-01' }));
+    const mateOld = await send(huur, signalFor(oldMate, { bsn: true, signalDate: '2026-10-01' }));
+    const mateNew = await send(energie, signalFor(newMate, { signalDate: '2026-10-01' }));
+    const before = await residentOf(first.signalId);
+    expect(before.household_key).toBe((await residentOf(mateOld.signalId)).household_key);
+
+    const moved = await send(energie, {
+      ...signalFor(p, { bsn: true, signalDate: '2026-11-02' }),
+      address: newAddress,
+    });
+    const after = await residentOf(moved.signalId);
+    expect(after.id).toBe(before.id);
+    expect(after).toMatchObject({
+      postcode: newAddress.postcode,
+      house_number: newAddress.houseNumber,
+      house_number_addition: null,
+      street: 'Nieuwe Weg',
+      city: 'Schagen',
+      details_reported_on: '2026-11-02',
+    });
+    // The signal and the resident agree on the household: the one at the new address.
+    expect(after.household_key).toBe(after.signal_household);
+    expect(after.household_key).toBe((await residentOf(mateNew.signalId)).household_key);
+    expect(after.address_key).not.toBe(before.address_key);
+
+    // The case page shows the new address and the new household, and the old housemate's no longer them.
+    const page = (caseKey: string) =>
+      caseDetails(h.db, { id: randomUUID(), case_key: caseKey, municipality: MUNICIPALITY });
+    const mine = await page(after.case_key);
+    expect(mine.resident).toMatchObject({ street: 'Nieuwe Weg', city: 'Schagen' });
+    expect(mine.household.map((m) => m.first_names)).toEqual(['Huisgenoot 2']);
+    expect(
+      (await page((await residentOf(mateNew.signalId)).case_key)).household.map((m) => m.surname),
+    ).toEqual([p.resident.surname]);
+    expect((await page((await residentOf(mateOld.signalId)).case_key)).household).toEqual([]);
+
+    // A later signal without BSN at the new address joins the same resident and case.
+    const later = await send(huur, {
+      ...signalFor(p, { signalDate: '2026-11-10', amount: 640 }),
+      address: { ...newAddress, postcode: newAddress.postcode.replace(' ', '').toLowerCase() },
+    });
+    expect(await residentOf(later.signalId)).toMatchObject({ id: before.id, case_key: before.case_key });
+  });
+
+  it('moves a resident within one delivery, and the rows after the move find them at the new address', async () => {
+    const p = person();
+    const newAddress = { ...person().address, street: 'Verhuisd', city: 'Den Helder' };
+    const zorg = await partner('Zorg');
+    await send(zorg, signalFor(p, { bsn: true, signalDate: '2026-10-01' }));
+    const batchId = await sendBatch(zorg, [
+      { ...signalFor(p, { bsn: true, signalDate: '2026-11-02' }), address: newAddress },
+      { ...signalFor(p, { signalDate: '2026-11-03', amount: 99 }), address: newAddress },
+    ]);
+    const rows = await h.db
+      .selectFrom('signals')
+      .innerJoin('residents', 'residents.id', 'signals.resident_id')
+      .select(['residents.id', 'residents.street', 'signals.household_key', 'residents.household_key as rhk'])
+      .where('signals.batch_id', '=', batchId)
+      .execute();
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(1);
+    expect(rows.every((r) => r.street === 'Verhuisd' && r.household_key === r.rhk)).toBe(true);
+  });
+
+  it('goes by signal date, not arrival: an older month sent later overwrites nothing', async () => {
+    const p = person();
+    const huur = await partner('Huur');
+    const zorg = await partner('Zorg');
+    const oldAddress = p.address;
+    await send(huur, signalFor(p, { bsn: true, signalDate: '2026-10-01' }));
+    const newer = await send(zorg, {
+      ...signalFor(p, { bsn: true, signalDate: '2026-11-02' }),
+      resident: { ...p.resident, bsn: p.bsn, phone: '0612121212', email: 'nieuw@voorbeeld.nl' },
+    });
+    expect(await residentOf(newer.signalId)).toMatchObject({
+      phone: '0612121212',
+      details_reported_on: '2026-11-02',
+    });
+    // The other partner's September file arrives now, with other details and another address.
+    const late = await send(huur, {
+      ...signalFor(p, { bsn: true, signalDate: '2026-09-20' }),
+      resident: { ...p.resident, bsn: p.bsn, phone: '0634343434', email: 'oud@voorbeeld.nl' },
+      address: { ...person().address, street: 'Oude Laan' },
+    });
+    const kept = await residentOf(late.signalId);
+    expect(kept).toMatchObject({
+      phone: '0612121212',
+      email: 'nieuw@voorbeeld.nl',
+      postcode: oldAddress.postcode,
+      house_number: oldAddress.houseNumber,
+      street: oldAddress.street,
+      details_reported_on: '2026-11-02',
+    });
+    // A newer signal that changes nothing leaves the row alone, and still counts: an older one after it
+    // (though newer than the stored date) changes nothing either.
+    const same = await send(huur, signalFor(p, { bsn: true, signalDate: '2026-11-10' }));
+    expect((await residentOf(same.signalId)).version).toBe(kept.version);
+    await send(zorg, {
+      ...signalFor(p, { bsn: true, signalDate: '2026-11-05' }),
+      resident: { ...p.resident, bsn: p.bsn, phone: '0656565656' },
+    });
+    expect((await residentOf(same.signalId)).phone).toBe('0612121212');
+
+    // Within one delivery the most recent row counts, not the last one; on the same date the later row.
+    await sendBatch(zorg, [
+      { ...signalFor(p, { signalDate: '2026-11-20' }), resident: { ...p.resident, phone: '0611111111' } },
+      { ...signalFor(p, { signalDate: '2026-11-12' }), resident: { ...p.resident, phone: '0622222222' } },
+      {
+        ...signalFor(p, { signalDate: '2026-11-20' }),
+        resident: { ...p.resident, email: 'laatst@voorbeeld.nl' },
+      },
+      {
+        ...signalFor(p, { signalDate: '2026-11-15' }),
+        resident: { ...p.resident, email: 'eerder@voorbeeld.nl' },
+      },
+    ]);
+    expect(await residentOf(same.signalId)).toMatchObject({
+      phone: '0611111111',
+      email: 'laatst@voorbeeld.nl',
+      details_reported_on: '2026-11-20',
+    });
+  });
+
+  it('never erases a stored phone number or e-mail address with an empty one', async () => {
+    const p = person();
+    const huur = await partner('Huur');
+    const water = await partner('Water');
+    await send(huur, signalFor(p, { bsn: true, signalDate: '2026-10-01' }));
+    const withContact = await send(water, {
+      ...signalFor(p, { signalDate: '2026-10-05' }),
+      resident: { ...p.resident, phone: '0698765432', email: 'contact@voorbeeld.nl' },
+    });
+    expect(await residentOf(withContact.signalId)).toMatchObject({
+      phone: '0698765432',
+      email: 'contact@voorbeeld.nl',
+    });
+    // A newer CSV delivery with empty phone and e-mail cells, and a new address (with BSN): the address
+    // changes, the contact details stay.
+    const header =
+      'partnerReference;signalDate;arrearsSince;amount;bsn;firstNames;surnamePrefix;surname;birthDate;phone;email;postcode;houseNumber;houseNumberAddition;street;city';
+    const line = [
+      `M-${randomUUID()}`,
+      '2026-11-02',
+      '2026-08-15',
+      '120,50',
+      p.bsn,
+      p.resident.firstNames,
+      p.resident.surnamePrefix,
+      p.resident.surname,
+      p.resident.birthDate,
+      '',
+      '',
+      '1762 CD',
+      '7',
+      '',
+      'Leeg Veld',
+      'Schagen',
+    ].join(';');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...huur.auth, 'content-type': 'text/csv; charset=utf-8' },
+      payload: `${header}\n${line}\n`,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(await residentOf(withContact.signalId)).toMatchObject({
+      phone: '0698765432',
+      email: 'contact@voorbeeld.nl',
+      postcode: '1762 CD',
+      house_number: 7,
+      street: 'Leeg Veld',
+      details_reported_on: '2026-11-02',
+    });
   });
 });
