@@ -102,8 +102,24 @@ export async function buildCaseHistory(
   workflowId: string,
   caseId: string,
 ): Promise<CaseHistory> {
-  const { runs, events } = await loadCaseEvents(client, workflowId, caseId);
+  const loaded = await loadCaseEvents(client, workflowId, caseId);
   const decode = await decoder(client);
+  // A run that continued as new may start the next case (signals that reached this one as it closed): that
+  // run and those after it are the next case's history, not this one's.
+  let runs = loaded.runs;
+  let events = loaded.events;
+  let nextCaseStarted = false;
+  for (const { run, event } of loaded.events) {
+    if (run === 1 || event.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) continue;
+    const payloads = event.workflowExecutionStartedEventAttributes?.input?.payloads as Payload[];
+    const [started] = (await decode(payloads)) as [{ followUp?: unknown } | undefined];
+    if (started?.followUp) {
+      nextCaseStarted = true;
+      runs = runs.slice(0, run - 1);
+      events = events.filter((e) => e.run < run);
+      break;
+    }
+  }
   const partners = new Map(
     (await db.selectFrom('partners').select(['id', 'name']).execute()).map((p) => [p.id, p.name] as const),
   );
@@ -218,7 +234,16 @@ export async function buildCaseHistory(
         break;
       }
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-        push(run, event, 'continued', 'Voortgezet in een nieuwe run (de geschiedenis is daar ingekort)');
+        if (nextCaseStarted && run === runs.length) {
+          push(
+            run,
+            event,
+            'completed',
+            'Zaak afgesloten; een signaal dat binnenkwam bij het afsluiten start een nieuwe zaak',
+          );
+        } else {
+          push(run, event, 'continued', 'Voortgezet in een nieuwe run (de geschiedenis is daar ingekort)');
+        }
         break;
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: {
         const [result] = (await decode(

@@ -7,6 +7,7 @@
  *   every time) reaches the closing case after its machine has closed, and starts a new case too.
  */
 import { sql } from 'kysely';
+import { buildCaseHistory } from '../../api/history/timeline.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatchPending } from '../../worker/dispatcher.js';
 import { recordResidentContact } from '../../workflows/messages.js';
@@ -103,6 +104,7 @@ async function expectNewCase(handle: CaseHandle, previousCaseId: string, signalI
     [v.caseId, 'letter', false],
   ]);
   await handle.terminate('test finished');
+  return v.caseId;
 }
 
 describe.concurrent('signals around the deletion of personal data', () => {
@@ -140,7 +142,16 @@ describe.concurrent('signals around the deletion of personal data', () => {
       }
     });
 
-    await expectNewCase(handle, caseId, later.signalId);
+    const next = await expectNewCase(handle, caseId, later.signalId);
     expect(await residentsOf(stored.caseKey)).toHaveLength(1);
+
+    // The managers' timelines keep the two cases apart: the closed one ends with its own close, and the new
+    // one starts from its own run.
+    const closedCase = await buildCaseHistory(h.client, h.db, handle.workflowId, caseId);
+    expect(closedCase.entries.at(-1)?.kind).toBe('completed');
+    expect(closedCase.stagesVisited.at(-1)).toBe('closed');
+    const newCase = await buildCaseHistory(h.client, h.db, handle.workflowId, next);
+    expect(newCase.runs).toEqual([next]);
+    expect(newCase.stagesVisited).toContain('letter');
   });
 });
