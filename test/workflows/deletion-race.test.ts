@@ -7,8 +7,8 @@
  *   every time) reaches the closing case after its machine has closed, and starts a new case too.
  */
 import { sql } from 'kysely';
-import { buildCaseHistory } from '../../api/history/timeline.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCaseHistory } from '../../api/history/timeline.js';
 import { dispatchPending } from '../../worker/dispatcher.js';
 import { recordResidentContact } from '../../workflows/messages.js';
 import { type OutreachPolicy, shortPolicy } from '../../workflows/policy.js';
