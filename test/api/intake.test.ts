@@ -340,6 +340,62 @@ describe('POST /api/v1/signals', () => {
       'mag hoogstens 100 tekens bevatten',
     ],
     ['no address', { address: undefined }, 'address', 'verplicht veld ontbreekt'],
+    ['no resident', { resident: undefined }, 'resident', 'verplicht veld ontbreekt'],
+    [
+      'a tab inside partnerReference',
+      { partnerReference: 'REF\t42' },
+      'partnerReference',
+      'mag alleen letters, cijfers en leestekens bevatten',
+    ],
+    [
+      'arrears since the signal date itself',
+      { arrearsSince: '2026-11-01' },
+      'arrearsSince',
+      'moet voor signalDate liggen',
+    ],
+    ['an amount over ten million', { amount: 10_000_000.01 }, 'amount', 'mag hoogstens 10.000.000 zijn'],
+    ['an amount below a cent', { amount: 0.000000001 }, 'amount', 'moet minstens 0,01 zijn'],
+    [
+      'a control character in a name',
+      { resident: { ...base.resident, firstNames: 'Jan\u0007tine' } },
+      'resident.firstNames',
+      'bevat ongeldige tekens',
+    ],
+    [
+      'a birth date before 1900',
+      { resident: { ...base.resident, birthDate: '1899-12-31' } },
+      'resident.birthDate',
+      'ligt voor 1900',
+    ],
+    [
+      'a surname prefix too long',
+      { resident: { ...base.resident, surnamePrefix: 'v'.repeat(21) } },
+      'resident.surnamePrefix',
+      'mag hoogstens 20 tekens bevatten',
+    ],
+    [
+      'an e-mail address over 254 characters',
+      {
+        resident: {
+          ...base.resident,
+          email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.nl`,
+        },
+      },
+      'resident.email',
+      'mag hoogstens 254 tekens bevatten',
+    ],
+    [
+      'a postcode starting with 0',
+      { address: { ...base.address, postcode: '0123 AB' } },
+      'address.postcode',
+      'moet een Nederlandse postcode zijn (1234 AB)',
+    ],
+    [
+      'a house number over 99999',
+      { address: { ...base.address, houseNumber: 100_000 } },
+      'address.houseNumber',
+      'mag hoogstens 99999 zijn',
+    ],
   ];
   for (const [name, change, field, reason] of rules) {
     it(`refuses ${name} with 422 naming ${field}`, async () => {
@@ -647,6 +703,62 @@ describe('POST /api/v1/signal-batches', () => {
     expect(
       await db.selectFrom('signal_batches').select('id').where('partner_id', '=', p.partnerId).execute(),
     ).toEqual([]);
+  });
+
+  it('refuses a repeated column, a row that is not UTF-8, and the rows past the row limit, each with its reason', async () => {
+    const p = await partnerWithToken();
+    const csv = (payload: string | Buffer) =>
+      server.inject({
+        method: 'POST',
+        url: '/api/v1/signal-batches',
+        headers: { ...p.auth, 'content-type': 'text/csv' },
+        payload,
+      });
+    const repeated = await csv(`${header};city\n${csvRow('K1')};Anna Paulowna\n`);
+    expect(repeated.statusCode).toBe(422);
+    expect(repeated.json().problems).toEqual([
+      { row: 1, field: 'city', reason: 'kolom komt twee keer voor' },
+    ]);
+
+    // Row 3 holds a byte that is no UTF-8 (0xE9: "é" in Latin-1) in its surname.
+    const good = `${header}\n${csvRow('U1')}\n`;
+    const bad = csvRow('U2');
+    const at = bad.indexOf('Zwaluw');
+    const body = Buffer.concat([
+      Buffer.from(good),
+      Buffer.from(bad.slice(0, at)),
+      Buffer.from([0x43, 0xe9, 0x6c]),
+      Buffer.from(`${bad.slice(at)}\n`),
+    ]);
+    const encoding = await csv(body);
+    expect(encoding.statusCode).toBe(202);
+    const report = await server.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${encoding.json().batchId}`,
+      headers: p.auth,
+    });
+    expect(report.json()).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(report.json().rejectedRows).toEqual([
+      { row: 3, field: 'surname', reason: 'is geen geldige UTF-8' },
+    ]);
+
+    // The server here takes at most 500 rows: row 502 (the 501st) and what follows are not read.
+    const rows = Array.from({ length: 503 }, (_, i) => csvRow(`L${i}`)).join('\n');
+    const limited = await csv(`${header}\n${rows}\n`);
+    expect(limited.statusCode).toBe(202);
+    const limitedReport = await server.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${limited.json().batchId}`,
+      headers: p.auth,
+    });
+    expect(limitedReport.json()).toMatchObject({ accepted: 500, rejected: 1 });
+    expect(limitedReport.json().rejectedRows).toEqual([
+      {
+        row: 502,
+        field: '(batch)',
+        reason: 'te veel rijen: hoogstens 500 per levering; deze en volgende rijen zijn niet gelezen',
+      },
+    ]);
   });
 
   it('answers 413 for a body over the limit, JSON and CSV', async () => {
