@@ -12,7 +12,7 @@ import {
   recordSignalRound,
   syncRounds,
 } from '../db/repositories/case-rounds.js';
-import { recordOutboundOnce } from '../db/repositories/outbound.js';
+import { recordOutboundOnce, recordWithheld, residentObjected } from '../db/repositories/outbound.js';
 import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js';
 
 /**
@@ -20,7 +20,7 @@ import type { Contactsoort, Dagdeel, Signaalstatus } from '../workflows/ddas.js'
  * data from PostgreSQL itself and must be idempotent on `input.key`: a retried activity sends nothing twice.
  */
 export interface OutreachChannel {
-  deliver(input: OutboundInput): Promise<'queued' | 'already-sent'>;
+  deliver(input: OutboundInput): Promise<'queued' | 'already-sent' | 'withheld'>;
   /** Deletes documents the channel keeps outside these tables (e.g. the print outbox); idempotent. */
   forget?(input: { caseKey: string }): Promise<void>;
 }
@@ -267,21 +267,9 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
      * the notice, is the last word. The withheld message is recorded once, without content, as `objected`.
      */
     async sendOutbound(input: OutboundInput): Promise<'queued' | 'already-sent' | 'withheld'> {
-      const resident = await db
-        .selectFrom('residents')
-        .select('objected')
-        .where('case_key', '=', input.caseKey)
-        .executeTakeFirst();
-      if (resident?.objected) {
-        const recorded = await recordOutboundOnce(db, {
-          idempotency_key: input.key,
-          case_id: input.caseId,
-          channel: input.channel,
-          template: input.channel === 'card' ? 'card' : input.template,
-          status: 'objected',
-          detail: 'objected',
-        });
-        return recorded ? 'withheld' : 'already-sent';
+      if (await residentObjected(db, input.caseKey)) {
+        const template = input.channel === 'card' ? 'card' : input.template;
+        return recordWithheld(db, { key: input.key, caseId: input.caseId, channel: input.channel, template });
       }
       return channel.deliver(input);
     },

@@ -15,7 +15,7 @@
  */
 
 import type { Db } from '../../db/database.js';
-import { recordOutboundOnce } from '../../db/repositories/outbound.js';
+import { recordOutboundOnce, recordWithheld, residentObjected } from '../../db/repositories/outbound.js';
 import { dagdeelOf } from '../../workflows/ddas.js';
 import type { OutboundInput, OutreachChannel } from '../case-activities.js';
 import type { Addressee } from './addressing.js';
@@ -224,6 +224,10 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
         timeZone,
       });
       await hooks.rendered?.(input);
+      // Rendering takes a while: an objection registered meanwhile still stops the letter and its e-mail.
+      if (await residentObjected(db, input.caseKey)) {
+        return recordWithheld(db, { key: input.key, caseId: input.caseId, channel: input.channel, template });
+      }
 
       const emailOutcome =
         input.channel === 'letter' && addressee.email

@@ -340,6 +340,32 @@ describe('letter channel', () => {
     expect(readFileSync(join(dir, letter.print_day!, 'manifest.csv'), 'utf8')).not.toContain(letter.id);
   });
 
+  it('withholds the letter and its e-mail when the resident objects while the letter is being rendered', async () => {
+    const r = await resident();
+    const { channel: ch, dir } = channel({
+      hooks: {
+        async rendered() {
+          // The objection register flags the resident now (as putOnRegister does).
+          await db
+            .updateTable('residents')
+            .set({ objected: true })
+            .where('case_key', '=', r.caseKey)
+            .execute();
+        },
+      },
+    });
+    expect(await ch.deliver(letterInput(r))).toBe('withheld');
+    expect(mailbox.list()).toHaveLength(0);
+    expect((await rows(r.caseId)).map((m) => [m.status, m.content, m.print_day])).toEqual([
+      ['objected', null, null],
+    ]);
+    expect(existsSync(join(dir, dayOf(new Date())))).toBe(false);
+    // A retry of the step (the activity) reports the same, and sends nothing.
+    const activities = createCaseActivities({ db, channel: ch });
+    expect(await activities.sendOutbound(letterInput(r))).toBe('withheld');
+    expect(mailbox.list()).toHaveLength(0);
+  });
+
   it('sends nothing for a resident whose data is already gone', async () => {
     const r = await resident();
     await db.deleteFrom('residents').where('case_key', '=', r.caseKey).execute();
