@@ -5,7 +5,8 @@
  * The workflow ignores a signal id it has already seen, so a hand-over repeated after a crash is harmless.
  * A failed hand-over ends the pass (Temporal is likely down), unless that signal has failed
  * `SKIP_AFTER_FAILURES` times: then it is passed over, so one signal that keeps failing cannot hold up the
- * ones behind it (it is still tried on every pass). A signal whose resident's data is gone cannot reach a
+ * ones behind it (it is still tried on every pass, and stays in the outbox, visible with its `dispatch_error`);
+ * a second failure in a row still ends the pass. A signal whose resident's data is gone cannot reach a
  * case (a case reads that data); it leaves the outbox as not picked up, with the reason in `dispatch_error`.
  * The same loops deliver the objection outbox (`objection-dispatcher.ts`).
  */
@@ -93,6 +94,8 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
     const handed: string[] = [];
     const orphaned: string[] = [];
     const policies = new Map<string, OutreachPolicy>();
+    /** The previous hand-over of this pass failed. */
+    let lastFailed = false;
     for (const row of rows) {
       if (row.resident_id === null) {
         orphaned.push(row.id);
@@ -142,6 +145,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
           }),
         );
         handed.push(row.id);
+        lastFailed = false;
       } catch (err) {
         // The message of a Temporal client error holds no personal data (only ids go in).
         const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
@@ -152,8 +156,10 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
           .execute();
         options.logger?.warn({ signalId: row.id, reason }, 'signal hand-over to Temporal failed; will retry');
         // Temporal is likely down: leave the rest queued for the next pass. A signal that has failed again
-        // and again while others went through is more likely the problem itself: the next ones get their turn.
-        if (row.dispatch_attempts + 1 < SKIP_AFTER_FAILURES) break;
+        // and again is more likely the problem itself: the next one gets its turn, but a second failure in a
+        // row ends the pass (Temporal down after all), so an outage costs at most two waits per pass.
+        if (row.dispatch_attempts + 1 < SKIP_AFTER_FAILURES || lastFailed) break;
+        lastFailed = true;
       }
     }
     if (orphaned.length > 0) {

@@ -187,4 +187,40 @@ describe('signals that cannot be handed over', () => {
       .executeTakeFirstOrThrow();
     expect(left).toEqual({ dispatched_at: null, dispatch_attempts: SKIP_AFTER_FAILURES });
   });
+
+  it('still ends a pass at the second failure in a row, however often those signals failed before', async () => {
+    const stored = [
+      await storeTestSignal(db, residentRecord()),
+      await storeTestSignal(db, residentRecord()),
+      await storeTestSignal(db, residentRecord()),
+    ];
+    const ids = stored.map((s) => s.signalId);
+    await db
+      .updateTable('signals')
+      .set({ dispatch_attempts: SKIP_AFTER_FAILURES })
+      .where('id', 'in', ids)
+      .execute();
+    const handed: string[] = [];
+    // Temporal down: the first is passed over, the second fails too and ends the pass; the third waits.
+    expect(
+      await dispatchPending({
+        db,
+        client: stubClient(() => true, handed),
+        taskQueue: 'none',
+        policyFor: () => shortPolicy(1_000),
+        signalIds: ids,
+      }),
+    ).toBe(0);
+    const attempts = await db
+      .selectFrom('signals')
+      .select('dispatch_attempts')
+      .where('id', 'in', ids)
+      .orderBy('received_at')
+      .execute();
+    expect(attempts.map((a) => a.dispatch_attempts).sort()).toEqual([
+      SKIP_AFTER_FAILURES,
+      SKIP_AFTER_FAILURES + 1,
+      SKIP_AFTER_FAILURES + 1,
+    ]);
+  });
 });
