@@ -169,6 +169,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     // The dispatcher may hand a signal over twice after a crash: the second copy changes nothing.
     const seen =
       snapshot?.context.signals.some((s) => s.signalId === signal.signalId) ||
+      input.followUp?.previousSignalIds?.includes(signal.signalId) ||
       [...inbox, ...nextCase].some((e) => e.kind === 'signal' && e.signal.signalId === signal.signalId);
     if (!seen) inbox.push({ kind: 'signal', at: Date.now(), signal, ...(start ? { start } : {}) });
   });
@@ -481,7 +482,14 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       ...same,
       team: first.start?.team ?? input.team,
       policy: first.start?.policy ?? input.policy,
-      followUp: { inbox: nextCase, previousCaseId: caseId },
+      // The signal first: an objection notice kept with it screens it in the next case, and is dropped there
+      // when it comes before any signal (no round to end). The signals this case had: a repeated hand-over
+      // of one of them reaching the next case is not a new signal.
+      followUp: {
+        inbox: [first, ...nextCase.filter((e) => e !== first)],
+        previousCaseId: caseId,
+        previousSignalIds: snapshot?.context.signals.map((s) => s.signalId) ?? [],
+      },
     });
   }
   return view();

@@ -31,7 +31,7 @@ export interface CaseWorkflowInput {
    * Set when a case that closed continues as new for the signals that reached it as it closed (see
    * `FOLLOW_UP_PATCH`): this run is a new case, with its own id (the run's own id), for those signals.
    */
-  followUp?: { inbox: CaseEventEnvelope[]; previousCaseId: string };
+  followUp?: { inbox: CaseEventEnvelope[]; previousCaseId: string; previousSignalIds?: string[] };
   /** The case's id when it is not the first run's id: a follow-up case that continued as new again. */
   caseId?: string;
 }
