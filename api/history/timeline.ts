@@ -196,7 +196,8 @@ export async function buildCaseHistory(
           push(run, event, attrs?.activityType?.name ?? 'activity', text);
           if (
             attrs?.activityType?.name === 'sendOutbound' ||
-            attrs?.activityType?.name === 'recordContactAttempt'
+            attrs?.activityType?.name === 'recordContactAttempt' ||
+            attrs?.activityType?.name === 'deletePersonalData'
           )
             sends.set(`${run}:${event.eventId}`, { entry: entries.at(-1)!, input: input ?? {} });
         }
@@ -204,12 +205,17 @@ export async function buildCaseHistory(
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
         // A letter or card withheld because the resident is on the objection register, and the contact attempt
-        // that would have recorded it (see sendOutbound and recordContactAttempt).
+        // that would have recorded it (see sendOutbound and recordContactAttempt); a deletion that kept the
+        // resident's row for a signal waiting for the next case (deletePersonalData).
         const attrs = event.activityTaskCompletedEventAttributes;
         const send = sends.get(`${run}:${attrs?.scheduledEventId}`);
         if (!send) break;
         const [result] = await decode(attrs?.result?.payloads as Payload[]);
-        if (result === 'withheld' && send.entry.kind === 'recordContactAttempt') {
+        if (result === 'kept' && send.entry.kind === 'deletePersonalData') {
+          // A signal about the resident waited for a next case: their own details stay for it.
+          send.entry.text =
+            'Gegevens van deze zaak verwijderd; de persoonsgegevens blijven voor een nieuw signaal over de inwoner';
+        } else if (result === 'withheld' && send.entry.kind === 'recordContactAttempt') {
           // The attempt of a withheld letter: no attempt at all.
           entries.splice(entries.indexOf(send.entry), 1);
         } else if (result === 'withheld') {

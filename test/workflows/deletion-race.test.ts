@@ -150,6 +150,9 @@ describe.concurrent('signals around the deletion of personal data', () => {
     const closedCase = await buildCaseHistory(h.client, h.db, handle.workflowId, caseId);
     expect(closedCase.entries.at(-1)?.kind).toBe('completed');
     expect(closedCase.stagesVisited.at(-1)).toBe('closed');
+    expect(closedCase.entries.map((e) => e.text)).toContain(
+      'Gegevens van deze zaak verwijderd; de persoonsgegevens blijven voor een nieuw signaal over de inwoner',
+    );
     const newCase = await buildCaseHistory(h.client, h.db, handle.workflowId, next);
     expect(newCase.runs).toEqual([next]);
     expect(newCase.stagesVisited).toContain('letter');
