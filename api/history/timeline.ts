@@ -125,7 +125,7 @@ export async function buildCaseHistory(
   );
   const entries: TimelineEntry[] = [];
   /** The entries of letters, cards and contact attempts by their scheduled event (`run:eventId`). */
-  const sends = new Map<string, { entry: TimelineEntry; input: Record<string, unknown> }>();
+  const awaitingResult = new Map<string, { entry: TimelineEntry; input: Record<string, unknown> }>();
   const stagesVisited: string[] = [];
   let stage: string | null = null;
   const push = (run: number, event: HistoryEvent, kind: string, text: string) =>
@@ -199,7 +199,7 @@ export async function buildCaseHistory(
             attrs?.activityType?.name === 'recordContactAttempt' ||
             attrs?.activityType?.name === 'deletePersonalData'
           )
-            sends.set(`${run}:${event.eventId}`, { entry: entries.at(-1)!, input: input ?? {} });
+            awaitingResult.set(`${run}:${event.eventId}`, { entry: entries.at(-1)!, input: input ?? {} });
         }
         break;
       }
@@ -208,7 +208,7 @@ export async function buildCaseHistory(
         // that would have recorded it (see sendOutbound and recordContactAttempt); a deletion that kept the
         // resident's row for a signal waiting for the next case (deletePersonalData).
         const attrs = event.activityTaskCompletedEventAttributes;
-        const send = sends.get(`${run}:${attrs?.scheduledEventId}`);
+        const send = awaitingResult.get(`${run}:${attrs?.scheduledEventId}`);
         if (!send) break;
         const [result] = await decode(attrs?.result?.payloads as Payload[]);
         if (result === 'kept' && send.entry.kind === 'deletePersonalData') {

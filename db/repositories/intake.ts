@@ -220,7 +220,7 @@ interface EarlierSignal {
   month: string;
 }
 
-/** The columns of a resident's details (phone, e-mail, address) that intake keeps up to date. */
+/** The columns of a resident's details (phone, e-mail, address and its household key) that intake keeps up to date. */
 type Details = Pick<
   Resident,
   | 'phone'
@@ -231,6 +231,7 @@ type Details = Pick<
   | 'street'
   | 'city'
   | 'details_reported_on'
+  | 'household_key'
 >;
 
 /**
@@ -261,58 +262,34 @@ interface MatchedResident extends Details {
   detailsOn: string | null;
   /** These rows changed the stored details (a found resident's row is written). */
   detailsChanged: boolean;
-  /**
-   * The household key to store when these rows created or moved the resident (`address_key` then holds the
-   * new address key); null when it stays.
-   */
-  movedTo: string | null;
+  /** These rows moved a found resident: `household_key` and `address_key` hold the new address's keys. */
+  moved: boolean;
 }
 
 type FoundRow = Omit<
   MatchedResident,
-  'created' | 'source' | 'learntBsn' | 'history' | 'detailsOn' | 'detailsChanged' | 'movedTo'
+  'created' | 'source' | 'learntBsn' | 'history' | 'detailsOn' | 'detailsChanged' | 'moved'
 >;
 const RESIDENT_COLUMNS = sql`r.id, r.case_key, r.match_key, r.address_key, r.bsn is not null as has_bsn,
   r.objected, r.moved_away, r.deceased, r.known_to_debt_help, r.phone, r.email, r.postcode, r.house_number,
-  r.house_number_addition, r.street, r.city, r.details_reported_on`;
+  r.house_number_addition, r.street, r.city, r.details_reported_on, r.household_key`;
 /** As many nulls as `RESIDENT_COLUMNS` has columns, of their types. */
 const NO_RESIDENT = sql`null::uuid, null::text, null::text, null::text, null::boolean, null::boolean,
   null::boolean, null::boolean, null::boolean, null::text, null::text, null::text, null::int, null::text,
-  null::text, null::text, null::date`;
+  null::text, null::text, null::date, null::text`;
 
 /** A resident found in the database, as matching starts from it. */
 function foundResident(f: FoundRow): MatchedResident {
   return {
-    id: f.id,
-    case_key: f.case_key,
-    match_key: f.match_key,
-    address_key: f.address_key,
-    has_bsn: f.has_bsn,
-    objected: f.objected,
-    moved_away: f.moved_away,
-    deceased: f.deceased,
-    known_to_debt_help: f.known_to_debt_help,
-    phone: f.phone,
-    email: f.email,
-    postcode: f.postcode,
-    house_number: f.house_number,
-    house_number_addition: f.house_number_addition,
-    street: f.street,
-    city: f.city,
-    details_reported_on: f.details_reported_on,
+    ...f,
     created: false,
     source: -1,
     learntBsn: null,
     history: [],
     detailsOn: f.details_reported_on,
     detailsChanged: false,
-    movedTo: null,
+    moved: false,
   };
-}
-
-/** Postcode, house number and addition as the household key compares them (without spaces and case). */
-function householdPart(postcode: string, houseNumber: number, addition: string | null): string {
-  return `${postcode.replace(/\s/g, '').toUpperCase()}|${houseNumber}|${(addition ?? '').trim().toUpperCase()}`;
 }
 
 /**
@@ -355,9 +332,8 @@ function applyDetails(
   ) {
     return;
   }
-  const moved =
-    householdPart(a.postcode, a.houseNumber, addition) !==
-    householdPart(r.postcode, r.house_number, r.house_number_addition);
+  // Another household (postcode, house number, addition), or only a street or city spelt otherwise.
+  const moved = keys.household !== r.household_key;
   r.postcode = a.postcode;
   r.house_number = a.houseNumber;
   r.house_number_addition = addition;
@@ -365,7 +341,8 @@ function applyDetails(
   r.city = a.city;
   r.detailsChanged = true;
   if (!moved) return;
-  r.movedTo = keys.household;
+  r.moved = true;
+  r.household_key = keys.household;
   if (r.address_key) {
     const list = byAddress.get(r.address_key);
     const at = list ? list.indexOf(r) : -1;
@@ -430,8 +407,9 @@ function matchResidents(
       learntBsn: null,
       history: [],
       detailsOn: rows[i]!.record.signalDate,
+      household_key: keys.household[i]!,
       detailsChanged: false,
-      movedTo: keys.household[i]!,
+      moved: false,
     };
     index(r);
     return r;
@@ -833,8 +811,8 @@ async function updateResidents(
     u.id.push(r.id);
     u.bsn.push(r.learntBsn);
     u.matchKey.push(r.learntBsn ? r.match_key : null);
-    u.household.push(r.movedTo);
-    u.addressKey.push(r.movedTo ? r.address_key : null);
+    u.household.push(r.moved ? r.household_key : null);
+    u.addressKey.push(r.moved ? r.address_key : null);
   }
   // The details go as they stand in memory, read in this transaction under the intake lock (intake is
   // their only writer); a learnt BSN only for a row still without one.
@@ -884,7 +862,7 @@ async function insertResidents(
     c.caseKey.push(r.case_key);
     c.matchKey.push(r.match_key);
     c.addressKey.push(r.address_key);
-    c.household.push(r.movedTo!);
+    c.household.push(r.household_key);
     c.bsn.push(p.bsn ?? r.learntBsn);
     c.firstNames.push(p.firstNames);
     c.surnamePrefix.push(p.surnamePrefix);

@@ -46,12 +46,7 @@ export interface BatchResult {
 }
 
 /** A delivery's counts as its partner sees them (the batch answer and report carry the same). */
-export interface DeliveryCounts {
-  received: number;
-  accepted: number;
-  rejected: number;
-  duplicate: number;
-}
+export type DeliveryCounts = Pick<BatchResult, 'received' | 'accepted' | 'rejected' | 'duplicate'>;
 
 /** What a delivery that failed part-way had stored before it failed (see `acceptBatch`). */
 export interface StoredBeforeFailure {
