@@ -4,7 +4,7 @@
  */
 
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { type Config, loadConfig } from '../lib/config.js';
@@ -19,9 +19,13 @@ import { registerDashboardRoutes } from './routes/manager-pages/dashboard.js';
 import { registerHistoryRoutes } from './routes/manager-pages/history.js';
 import { registerMonitorRoutes } from './routes/managers/monitor.js';
 import { registerPartnerRoutes } from './routes/partners/index.js';
+import { answerServerFailure, BUSY_MESSAGE, INTERNAL_MESSAGE, isServerFailure } from './server-errors.js';
 
 export interface ApiDependencies {
+  /** The pages' and JSON routes' pool. */
   db: Db;
+  /** Partner intake's own pool (see db/pools.ts); default `db`. */
+  intakeDb?: Db;
   temporal: Client;
   logger?: Logger;
   taskQueue: string;
@@ -53,6 +57,18 @@ export async function buildServer(given: ApiDependencies): Promise<FastifyInstan
     // pino's Logger and Fastify's logger type differ only in generics.
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     bodyLimit: 64 * 1024 * 1024,
+  });
+  // Before the route groups, so every scope without a handler of its own inherits it. Fastify's default
+  // would log the error's own fields and answer with its message, which may quote a value.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A client error keeps Fastify's default answer and logging.
+    if (!isServerFailure(error)) return reply.send(error);
+    const busy = answerServerFailure(request, reply, error, 'request failed') === 'busy';
+    return reply.send({
+      statusCode: reply.statusCode,
+      error: busy ? 'Service Unavailable' : 'Internal Server Error',
+      message: busy ? BUSY_MESSAGE : INTERNAL_MESSAGE,
+    });
   });
   registerHealthRoutes(app, {
     database: async () => {

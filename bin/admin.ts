@@ -11,7 +11,8 @@
  *   (objection commands: `--municipality GM....`, default MUNICIPALITY_CODE; the CSV has a header row with
  *   bsn, surnamePrefix, surname, birthDate, postcode, houseNumber, houseNumberAddition, `;` or `,`.
  *   Output is counts and row/field/reason only, never a value from the list.)
- * Uses DATABASE_URL, or else the embedded PostgreSQL of a running `npm start` (EMBEDDED_DB_PORT).
+ * Uses DATABASE_URL, or else the embedded PostgreSQL under DATA_DIR (of a running `npm start`, or started for
+ * the command).
  */
 
 import { readFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ import {
   revokePartnerToken,
 } from '../db/repositories/partner-tokens.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
+import { commandDatabaseUrl } from '../lib/embedded-postgres.js';
 import { SIGNAALPARTNERS } from '../workflows/ddas.js';
 
 const OBJECTION_COLUMNS = [
@@ -132,15 +134,11 @@ async function main(): Promise<void> {
   }
   const [command, ...args] = process.argv.slice(2);
   if (!command || command === 'help' || command === '--help') fail(USAGE);
-  const url = config.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${config.EMBEDDED_DB_PORT}/postgres`;
-  const db = createDatabase(url, { max: 1 });
+  const database = await commandDatabaseUrl(config).catch((err: unknown) => fail((err as Error).message));
+  const db = createDatabase(database.url, { max: 1 });
   try {
     await migrateToLatest(db).catch((err: unknown) => {
-      fail(
-        config.DATABASE_URL
-          ? `cannot reach DATABASE_URL: ${(err as Error).message}`
-          : `no database: set DATABASE_URL, or run \`npm start\` (embedded PostgreSQL on port ${config.EMBEDDED_DB_PORT}) first`,
-      );
+      fail(`cannot reach the database: ${(err as Error).message}`);
     });
     switch (command) {
       case 'partner:add': {
@@ -241,6 +239,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await db.destroy();
+    await database.stop();
   }
 }
 

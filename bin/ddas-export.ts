@@ -9,16 +9,15 @@
  * database of `npm start` (running or not).
  */
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sql } from 'kysely';
 import { buildDelivery, periodOf } from '../api/ddas/delivery.js';
 import { ddasSigningMaterial } from '../api/ddas/routes.js';
 import { uitwisselmodelValidator } from '../api/ddas/schema.js';
 import { signBody } from '../api/ddas/signing.js';
-import { createDatabase, type Db } from '../db/database.js';
+import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { startEmbeddedPostgres } from '../lib/embedded-postgres.js';
+import { commandDatabaseUrl } from '../lib/embedded-postgres.js';
 import { runMain } from '../lib/main.js';
 
 await runMain('ddas-export', async ({ config, logger }) => {
@@ -43,27 +42,9 @@ await runMain('ddas-export', async ({ config, logger }) => {
   const { start, end } = periodOf(request, new Date());
   const out = resolve(values.out ?? `ddas-${start}-${end}.json`);
 
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | null = null;
-  let db: Db;
-  if (config.DATABASE_URL) db = createDatabase(config.DATABASE_URL, { max: 2 });
-  else {
-    // The database of a running `npm start`, or else the embedded one started here.
-    db = createDatabase(`postgres://postgres@127.0.0.1:${config.EMBEDDED_DB_PORT}/postgres`, {
-      max: 1,
-      connectionTimeoutMillis: 1_000,
-    });
-    try {
-      await sql`select 1`.execute(db);
-    } catch {
-      await db.destroy();
-      embedded = await startEmbeddedPostgres(
-        resolve(join(config.DATA_DIR, 'pglite')),
-        config.EMBEDDED_DB_PORT,
-      );
-      db = createDatabase(embedded.url, { max: 1 });
-      await migrateToLatest(db);
-    }
-  }
+  const database = await commandDatabaseUrl(config);
+  const db = createDatabase(database.url, { max: 2 });
+  if (!config.DATABASE_URL) await migrateToLatest(db);
   try {
     const settings = {
       municipality: config.MUNICIPALITY_CODE,
@@ -101,7 +82,7 @@ await runMain('ddas-export', async ({ config, logger }) => {
     } while (page <= totalPages);
   } finally {
     await db.destroy();
-    await embedded?.stop();
+    await database.stop();
   }
   return null;
 });

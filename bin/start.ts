@@ -8,7 +8,11 @@ import { runMain } from '../lib/main.js';
 
 await runMain('start', async ({ config, logger }) => {
   const app = await createApp(config, logger, { worker: true, api: true, embedded: true });
-  const demo = await seedDemo(app.db, config);
+  // A start that fails after this point still stops what it started.
+  const demo = await seedDemo(app.db, config).catch(async (err: unknown) => {
+    await app.stop();
+    throw err;
+  });
   const lines = [
     '',
     'Vroegsignalering is running:',
@@ -16,7 +20,7 @@ await runMain('start', async ({ config, logger }) => {
     `  Health            ${app.apiUrl}/health`,
     `  Temporal Web UI   ${app.temporalUiUrl ?? '(external Temporal: see your cluster)'}`,
     `  Temporal server   ${app.temporalAddress}`,
-    `  Database          ${app.embeddedDatabase ? `embedded PostgreSQL (PGlite) in ${config.DATA_DIR}/pglite` : 'DATABASE_URL'}`,
+    `  Database          ${app.embeddedDatabase ? `embedded PostgreSQL 17 in ${config.DATA_DIR}/postgres (port ${config.EMBEDDED_DB_PORT})` : 'DATABASE_URL'}`,
     ...demo,
     'Press Ctrl-C to stop.',
     '',

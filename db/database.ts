@@ -1,8 +1,10 @@
 /**
- * The kysely database handle over `pg`, used for a real PostgreSQL server and the embedded PGlite alike.
+ * The kysely database handle over `pg`, the same for a PostgreSQL server given by DATABASE_URL and for
+ * the embedded one.
  */
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type Transaction } from 'kysely';
 import pg from 'pg';
+import { DatabaseBusyError } from '../lib/errors.js';
 import type { CaseRoundsTable } from './tables/case-rounds.table.js';
 import type { CasesTable } from './tables/cases.table.js';
 import type { ContactAttemptsTable } from './tables/contact-attempts.table.js';
@@ -51,20 +53,44 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
 export interface DatabaseOptions {
   max?: number;
-  /** Gives up connecting after this many ms, so health checks answer instead of hanging. */
+  /**
+   * Gives up waiting for a connection after this many ms (all in use, or the server slow to accept), so a
+   * request answers 503 instead of hanging.
+   */
   connectionTimeoutMillis?: number;
+  /** The pool's name in errors and logs (`pages`, `intake`, ...; see pools.ts). */
+  name?: string;
 }
+
+/** pg-pool's own error when no connection came within connectionTimeoutMillis. */
+const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /** Opens a pooled connection to `url`; call `destroy()` to close it. */
 export function createDatabase(url: string, options: DatabaseOptions = {}): Db {
+  const waitMs = options.connectionTimeoutMillis ?? 5_000;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    connectionTimeoutMillis: waitMs,
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const name = options.name ?? 'default';
+  // A wait that ran out is a real limit reached, told apart from a failing query (503, not 500).
+  const busyAware: PostgresPool = {
+    async connect() {
+      try {
+        return await pool.connect();
+      } catch (err) {
+        if (err instanceof Error && err.message.includes(POOL_TIMEOUT)) {
+          throw new DatabaseBusyError(name, { cause: err });
+        }
+        throw err;
+      }
+    },
+    end: () => pool.end(),
+  };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: busyAware }) });
 }
 
 /** PostgreSQL's codes for a transaction that lost a deadlock or a serialization conflict: run it again. */

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { buildServer } from '../api/server.js';
-import { createDatabase, type Db } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { createPools, type PoolPart } from '../db/pools.js';
+import { failAbandonedBatches } from '../db/repositories/batches.js';
 import { startDispatcher } from '../worker/dispatcher.js';
 import { createCaseWorker } from '../worker/worker.js';
 import type { Config } from './config.js';
@@ -17,6 +19,9 @@ import type { Logger } from './logger.js';
 import { createEncryptionCodec, loadPayloadKey } from './payload-codec.js';
 import { loadPolicies } from './policy.js';
 import { startServices } from './services.js';
+
+/** A batch still `receiving` after this long was abandoned by a process that died (no delivery takes it). */
+const ABANDONED_BATCH_MS = 30 * 60_000;
 
 export interface AppParts {
   worker: boolean;
@@ -48,11 +53,13 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     const services = await startServices(config, logger);
     stops.push(() => services.stop());
 
-    const db = createDatabase(services.databaseUrl, {
-      // PGlite is one backend behind a multiplexer: keep it to one connection.
-      max: services.embeddedDatabase ? 1 : config.DATABASE_POOL_MAX,
-    });
-    stops.push(() => db.destroy());
+    const poolParts: PoolPart[] = [
+      ...(parts.api ? (['pages', 'intake'] as const) : []),
+      ...(parts.worker ? (['dispatcher', 'activities'] as const) : []),
+    ];
+    const pools = createPools(services.databaseUrl, config.DATABASE_POOL_MAX, poolParts);
+    stops.push(() => pools.destroy());
+    const db = pools.pages;
     await migrateToLatest(db);
     const dataConverter = {
       payloadCodecs: [
@@ -67,22 +74,26 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       Runtime.install({
         // Shutdown is ours (Ctrl-C stops the API and dispatcher too), not the SDK's own signal handler.
         shutdownSignals: [],
-        logger: new DefaultLogger('WARN', (entry) =>
-          logger[entry.level === 'ERROR' ? 'error' : 'warn']({ temporal: entry.meta }, entry.message),
-        ),
+        // An error in the SDK's own lines goes through the serializer, which leaves out what may hold values.
+        logger: new DefaultLogger('WARN', (entry) => {
+          const { error, ...meta } = entry.meta ?? {};
+          const fields = error === undefined ? { temporal: meta } : { temporal: meta, err: error };
+          logger[entry.level === 'ERROR' ? 'error' : 'warn'](fields, entry.message);
+        }),
       });
       const connection = await NativeConnection.connect({ address: services.temporalAddress });
       stops.push(() => connection.close());
       // Letters, e-mail and cards (and with `npm start` the local demo SMTP server).
-      const letters = await startLetterServices(config, db, logger, parts.embedded);
+      const letters = await startLetterServices(config, pools.activities, logger, parts.embedded);
       stops.push(() => letters.stop());
       const worker: Worker = await createCaseWorker({
         dataConverter,
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        db,
+        db: pools.activities,
         channel: letters.channel,
+        logger,
       });
       const running = worker.run();
       stops.push(async () => {
@@ -94,7 +105,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       const clientConnection = await Connection.connect({ address: services.temporalAddress });
       stops.push(() => clientConnection.close());
       const dispatcher = startDispatcher({
-        db,
+        db: pools.dispatcher,
         client: new Client({
           connection: clientConnection,
           namespace: config.TEMPORAL_NAMESPACE,
@@ -103,8 +114,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         policyFor,
         logger,
-        // Parallel hand-over loops pay off on a PostgreSQL server; the embedded one has a single connection.
-        concurrency: services.embeddedDatabase ? 1 : 4,
+        concurrency: 2,
       });
       stops.push(() => dispatcher.stop());
     }
@@ -116,6 +126,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
       const server = await buildServer({
         db,
+        intakeDb: pools.intake,
         temporal,
         logger,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -126,6 +137,14 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       });
       await server.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
       stops.push(() => server.close());
+      // A delivery whose process died mid-way must not stay `receiving` for ever.
+      const sweep = () =>
+        failAbandonedBatches(pools.intake, ABANDONED_BATCH_MS)
+          .then((n) => n > 0 && logger.warn({ batches: n }, 'batches abandoned mid-delivery marked failed'))
+          .catch((err: unknown) => logger.error({ err }, 'sweeping abandoned batches failed'));
+      await sweep();
+      const sweeper = setInterval(sweep, ABANDONED_BATCH_MS / 3).unref();
+      stops.push(async () => clearInterval(sweeper));
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.HTTP_PORT;
       apiUrl = `http://${config.HTTP_HOST}:${port}`;

@@ -5,6 +5,9 @@
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 
+/** Ctrl-C stops everything within this time, whatever is still running. */
+const STOP_DEADLINE_MS = 14_000;
+
 export async function runMain(
   name: string,
   body: (ctx: { config: Config; logger: Logger }) => Promise<(() => Promise<void>) | null>,
@@ -19,13 +22,19 @@ export async function runMain(
     }
     throw err;
   }
-  const logger = createLogger(config.LOG_LEVEL, name);
+  const logger = createLogger({ level: config.LOG_LEVEL, name, format: config.LOG_FORMAT });
   let stop: (() => Promise<void>) | null = null;
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    // A second Ctrl-C stops at once; the embedded servers stop with this process (supervised-process.ts).
+    if (stopping) process.exit(130);
     stopping = true;
     logger.info({ signal }, 'stopping');
+    // The worker's grace time is 10 s; nothing may keep the process past STOP_DEADLINE_MS.
+    setTimeout(() => {
+      logger.error({ signal }, `not stopped within ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     try {
       await stop?.();
       logger.info('stopped');

@@ -1,13 +1,18 @@
 /**
  * Brings up the two servers the application needs: PostgreSQL and Temporal. With DATABASE_URL /
- * TEMPORAL_ADDRESS set it only connects; without them it starts the embedded ones under DATA_DIR.
+ * TEMPORAL_ADDRESS set it only connects; without them it starts the embedded ones under DATA_DIR, after
+ * making sure no other start runs on that folder (`start.pid`).
  */
 import { join, resolve } from 'node:path';
 import type { Config } from './config.js';
+import { claimDataDir } from './data-dir.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import type { Logger } from './logger.js';
 import { ensureTemporalCli } from './temporal-cli.js';
 import { startDevServer } from './temporal-dev-server.js';
+
+/** Connections the embedded server allows: every pool of `npm start` plus admin commands and tests. */
+const EMBEDDED_MAX_CONNECTIONS = 200;
 
 export interface Services {
   databaseUrl: string;
@@ -26,6 +31,10 @@ export async function startServices(config: Config, logger: Logger): Promise<Ser
       await fn().catch((err) => logger.error({ err }, 'stopping a service failed'));
   };
   try {
+    if (!config.TEMPORAL_ADDRESS || !config.DATABASE_URL) {
+      const release = claimDataDir(resolve(config.DATA_DIR));
+      stops.push(async () => release());
+    }
     let temporalAddress = config.TEMPORAL_ADDRESS;
     let temporalUiUrl = config.TEMPORAL_UI_URL ?? null;
     if (!temporalAddress) {
@@ -39,6 +48,8 @@ export async function startServices(config: Config, logger: Logger): Promise<Ser
         dbFile,
         namespace: config.TEMPORAL_NAMESPACE,
         onOutput: (line) => logger.debug({ temporal: line }, 'temporal dev server'),
+        onLeftover: (pid) =>
+          logger.warn({ pid }, 'stopped a Temporal dev server left over from an earlier start'),
       });
       stops.push(() => server.stop());
       temporalAddress = server.address;
@@ -47,9 +58,16 @@ export async function startServices(config: Config, logger: Logger): Promise<Ser
 
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      const dir = resolve(join(config.DATA_DIR, 'pglite'));
-      logger.info({ dir }, 'starting the embedded PostgreSQL (PGlite)');
-      const pg = await startEmbeddedPostgres(dir, config.EMBEDDED_DB_PORT);
+      const dataDir = resolve(join(config.DATA_DIR, 'postgres'));
+      logger.info({ dataDir }, 'starting the embedded PostgreSQL');
+      const pg = await startEmbeddedPostgres({
+        dataDir,
+        port: config.EMBEDDED_DB_PORT,
+        maxConnections: EMBEDDED_MAX_CONNECTIONS,
+        onOutput: (line) => logger.debug({ postgres: line }, 'embedded PostgreSQL'),
+        onLeftover: (pid) =>
+          logger.warn({ pid }, 'stopped an embedded PostgreSQL left over from an earlier start'),
+      });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
     }

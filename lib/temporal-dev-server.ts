@@ -3,11 +3,11 @@
  * SQLite persists to a file under the data folder (WAL, so a crash loses nothing committed), and the
  * project's custom search attributes are registered at start.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CASE_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { spawnSupervised, stopLeftover } from './supervised-process.js';
 
 const CLI_TYPE_NAMES: Record<string, string> = {
   KEYWORD: 'Keyword',
@@ -28,6 +28,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own output goes; default discarded. */
   onOutput?: (line: string) => void;
+  /** A leftover dev server of an earlier start on the same SQLite file was found and stopped. */
+  onLeftover?: (pid: number) => void;
 }
 
 export interface DevServer {
@@ -80,38 +82,43 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-/** Starts the dev server and resolves once its frontend port answers (at most `timeoutMs`). */
+/** The pid file of a dev server persisting to `dbFile`, beside that file. */
+export function devServerPidFile(dbFile: string): string {
+  return join(dirname(dbFile), 'dev-server.pid');
+}
+
+/**
+ * Starts the dev server and resolves once its frontend port answers (at most `timeoutMs`). With a `dbFile`,
+ * a leftover server of an earlier start on that file (pid file checked against its command line) is stopped
+ * first; a port taken by anything else is reported, never freed.
+ */
 export async function startDevServer(options: DevServerOptions, timeoutMs = 60_000): Promise<DevServer> {
-  if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
+  const pidFile = options.dbFile ? devServerPidFile(options.dbFile) : undefined;
+  if (options.dbFile && pidFile) {
+    mkdirSync(dirname(options.dbFile), { recursive: true });
+    const leftover = await stopLeftover(pidFile, ['start-dev', options.dbFile], 'SIGTERM');
+    if (leftover !== null) options.onLeftover?.(leftover);
+  }
   if (await portAnswers(options.port)) {
     throw new Error(`Port ${options.port} is already in use; set TEMPORAL_DEV_PORT or TEMPORAL_ADDRESS`);
   }
-  const child: ChildProcess = spawn(options.cli, devServerArgs(options), {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = spawnSupervised({
+    command: options.cli,
+    args: devServerArgs(options),
+    deathSignal: 'SIGTERM',
+    ...(pidFile ? { pidFile } : {}),
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   });
-  let exited: number | null = null;
-  let tail = '';
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString();
-    tail = (tail + text).slice(-2000);
-    for (const line of text.split('\n')) if (line.trim()) options.onOutput?.(line);
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exitPromise = new Promise<void>((resolve) =>
-    child.once('exit', (code) => {
-      exited = code ?? -1;
-      resolve();
-    }),
-  );
 
   const deadline = Date.now() + timeoutMs;
   while (!(await portAnswers(options.port))) {
-    if (exited !== null) throw new Error(`Temporal dev server exited with code ${exited}: ${tail}`);
+    if (server.exitCode() !== null) {
+      throw new Error(`Temporal dev server exited with code ${server.exitCode()}: ${server.tail()}`);
+    }
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      await server.stop('SIGKILL', 1_000);
       throw new Error(
-        `Temporal dev server did not answer on port ${options.port} within ${timeoutMs} ms: ${tail}`,
+        `Temporal dev server did not answer on port ${options.port} within ${timeoutMs} ms: ${server.tail()}`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -119,12 +126,6 @@ export async function startDevServer(options: DevServerOptions, timeoutMs = 60_0
   return {
     address: `127.0.0.1:${options.port}`,
     uiUrl: `http://127.0.0.1:${options.uiPort}`,
-    async stop() {
-      if (exited !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exitPromise;
-      clearTimeout(timer);
-    },
+    stop: () => server.stop('SIGTERM', 10_000),
   };
 }

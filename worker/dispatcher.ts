@@ -1,13 +1,16 @@
 /**
  * The intake outbox: hands signals committed to PostgreSQL to their case workflows with
  * signalWithStart. A Temporal outage delays signals but loses none: a failed hand-over stays queued and is
- * retried on the next pass. Several dispatchers may run at once (rows are claimed with SKIP LOCKED).
- * The workflow ignores a signal id it has already seen, so a hand-over repeated after a crash is harmless.
- * A failed hand-over ends the pass (Temporal is likely down), unless that signal has failed
- * `SKIP_AFTER_FAILURES` times: then it is passed over, so one signal that keeps failing cannot hold up the
- * ones behind it (it is still tried on every pass, and stays in the outbox, visible with its `dispatch_error`);
- * a second failure in a row still ends the pass. A signal whose resident's data is gone cannot reach a
- * case (a case reads that data); it leaves the outbox as not picked up, with the reason in `dispatch_error`.
+ * retried on the next pass.
+ *
+ * A pass claims a batch for a lease in one short statement and hands it over with no transaction open
+ * (a transaction held across Temporal calls would hold a pool connection, and row locks, for as long as
+ * Temporal takes). Several dispatchers may run at once (claims skip locked and claimed rows); one that dies
+ * mid-pass leaves its claims to run out. The workflow ignores a signal id it has already seen, so a
+ * hand-over repeated after a crash is harmless.
+ *
+ * Failure rule: see `dispatchPending`. A signal whose resident's data is gone cannot reach a case (a case
+ * reads that data); it leaves the outbox as not picked up, with the reason in `dispatch_error`.
  * The same loops deliver the objection outbox (`objection-dispatcher.ts`).
  */
 import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
@@ -48,6 +51,10 @@ export interface DispatcherOptions extends Pick<ObjectionDispatchOptions, 'objec
   handOverTimeoutMs?: number;
   /** Overrides start arguments (tests force early continue-as-new). */
   extraInput?: Partial<CaseWorkflowInput>;
+  /** Hand-overs in flight at once within a pass, once one has succeeded (default 8). */
+  handOverConcurrency?: number;
+  /** How long a pass's claim lasts (default CLAIM_LEASE_MS). */
+  claimLeaseMs?: number;
 }
 
 /** Rent arrears go to the wijkteam, everything else to the debt team (Team Schulddienstverlening). */
@@ -55,144 +62,210 @@ export function defaultTeamFor(partnerType: string): string {
   return partnerType === 'Huur' ? 'wijkteam' : 'schulddienstverlening';
 }
 
-/**
- * Dispatches one batch of queued signals; returns how many were handed over. The rows stay locked while
- * their hand-overs run one after the other (so the Temporal calls in flight are the number of passes
- * running at once), and are marked handed over together, in one statement at the end of the pass.
- */
-export async function dispatchPending(options: DispatcherOptions): Promise<number> {
-  const teamFor = options.teamFor ?? defaultTeamFor;
-  return options.db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom('signals')
-      .leftJoin('residents', 'residents.id', 'signals.resident_id')
-      .select([
-        'signals.id',
-        'signals.municipality',
-        'signals.partner_id',
-        'signals.partner_type',
-        'signals.case_key',
-        'signals.amount',
-        'signals.arrears_since',
-        'signals.signal_date',
-        'signals.crisis',
-        'signals.warm_handover',
-        'signals.dispatch_attempts',
-        'residents.id as resident_id',
-        'residents.objected',
-        'residents.moved_away',
-        'residents.deceased',
-        'residents.known_to_debt_help',
-      ])
-      .where('signals.dispatched_at', 'is', null)
-      .$if(options.signalIds !== undefined, (qb) => qb.where('signals.id', 'in', options.signalIds ?? []))
-      .orderBy('signals.received_at')
-      .limit(options.batchSize ?? 100)
-      .forUpdate('signals')
-      .skipLocked()
-      .execute();
-    const handed: string[] = [];
-    const orphaned: string[] = [];
-    const policies = new Map<string, OutreachPolicy>();
-    /** The previous hand-over of this pass failed. */
-    let lastFailed = false;
-    for (const row of rows) {
-      if (row.resident_id === null) {
-        orphaned.push(row.id);
-        continue;
-      }
-      const facts: SignalFacts = {
-        signalId: row.id,
-        partnerId: row.partner_id,
-        partnerType: row.partner_type as Signaalpartner,
-        amount: Number(row.amount),
-        arrearsSince: row.arrears_since,
-        signalDate: row.signal_date,
-        crisis: row.crisis,
-        warmHandover: row.warm_handover,
-        screening: {
-          objected: row.objected === true,
-          movedAway: row.moved_away === true,
-          deceased: row.deceased === true,
-          knownToDebtHelp: row.known_to_debt_help === true,
-        },
-      };
-      let policy = policies.get(row.municipality);
-      if (!policy) {
-        policy = options.policyFor(row.municipality);
-        policies.set(row.municipality, policy);
-      }
-      const input: CaseWorkflowInput = {
-        municipality: row.municipality,
-        caseKey: row.case_key,
-        team: teamFor(row.partner_type),
-        policy,
-        ...options.extraInput,
-      };
-      // Also with the signal: it starts the next case when it reaches this one as it closes.
-      const start: CaseStart = { team: input.team, policy: input.policy };
-      try {
-        // A bounded wait: with Temporal down the pass gives up and the signal waits for the next one.
-        await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
-          options.client.workflow.signalWithStart(CASE_WORKFLOW_TYPE, {
-            workflowId: caseWorkflowId(row.municipality, row.case_key),
-            taskQueue: options.taskQueue,
-            args: [input],
-            signal: newSignal,
-            signalArgs: [facts, start],
-            // A closed case may be followed by a new one for the same resident.
-            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          }),
-        );
-        handed.push(row.id);
-        lastFailed = false;
-      } catch (err) {
-        // The message of a Temporal client error holds no personal data (only ids go in).
-        const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
-        await trx
-          .updateTable('signals')
-          .set({ dispatch_attempts: sql`dispatch_attempts + 1`, dispatch_error: reason })
-          .where('id', '=', row.id)
-          .execute();
-        options.logger?.warn({ signalId: row.id, reason }, 'signal hand-over to Temporal failed; will retry');
-        // Temporal is likely down: leave the rest queued for the next pass. A signal that has failed again
-        // and again is more likely the problem itself: the next one gets its turn, but a second failure in a
-        // row ends the pass (Temporal down after all), so an outage costs at most two waits per pass.
-        if (row.dispatch_attempts + 1 < SKIP_AFTER_FAILURES || lastFailed) break;
-        lastFailed = true;
-      }
-    }
-    if (orphaned.length > 0) {
-      await trx
+/** How long a pass's claim on its signals lasts; far longer than a pass takes. */
+export const CLAIM_LEASE_MS = 120_000;
+
+/** A claimed signal with what its case needs to know of the resident (null when their data is gone). */
+async function claimBatch(options: DispatcherOptions) {
+  const lease = `${options.claimLeaseMs ?? CLAIM_LEASE_MS} milliseconds`;
+  return options.db
+    .with('claimed', (db) =>
+      db
         .updateTable('signals')
-        .set({
-          dispatched_at: new Date(),
-          dispatch_error: RESIDENT_GONE,
-          status: 'Niet opgepakt: andere reden',
-        })
-        .where('id', 'in', orphaned)
-        .execute();
-      options.logger?.warn(
-        { signalIds: orphaned },
-        'signals without resident data left the outbox not picked up',
-      );
-    }
-    if (handed.length > 0) {
-      await trx
-        .updateTable('signals')
-        .set({ dispatched_at: new Date(), dispatch_error: null })
-        .where('id', 'in', handed)
-        .execute();
-    }
-    return handed.length;
-  });
+        .set({ dispatch_claimed_until: sql<Date>`now() + ${lease}::interval` })
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('signals')
+            .select('id')
+            .where('dispatched_at', 'is', null)
+            .where((w) =>
+              w.or([
+                w('dispatch_claimed_until', 'is', null),
+                w('dispatch_claimed_until', '<', sql<Date>`now()`),
+              ]),
+            )
+            .$if(options.signalIds !== undefined, (qb) => qb.where('id', 'in', options.signalIds ?? []))
+            .orderBy('received_at')
+            .limit(options.batchSize ?? 100)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .returning([
+          'id',
+          'municipality',
+          'partner_id',
+          'partner_type',
+          'case_key',
+          'amount',
+          'arrears_since',
+          'signal_date',
+          'crisis',
+          'warm_handover',
+          'dispatch_attempts',
+          'resident_id',
+          'received_at',
+        ]),
+    )
+    .selectFrom('claimed as s')
+    .leftJoin('residents as r', 'r.id', 's.resident_id')
+    .selectAll('s')
+    .select(['r.id as resident_row', 'r.objected', 'r.moved_away', 'r.deceased', 'r.known_to_debt_help'])
+    .orderBy('s.received_at')
+    .execute();
+}
+
+type ClaimedSignal = Awaited<ReturnType<typeof claimBatch>>[number];
+
+function factsOf(row: ClaimedSignal): SignalFacts {
+  return {
+    signalId: row.id,
+    partnerId: row.partner_id,
+    partnerType: row.partner_type as Signaalpartner,
+    amount: Number(row.amount),
+    arrearsSince: row.arrears_since,
+    signalDate: row.signal_date,
+    crisis: row.crisis,
+    warmHandover: row.warm_handover,
+    screening: {
+      objected: row.objected === true,
+      movedAway: row.moved_away === true,
+      deceased: row.deceased === true,
+      knownToDebtHelp: row.known_to_debt_help === true,
+    },
+  };
 }
 
 /**
- * Runs `dispatchPending` and `dispatchObjections` in `concurrency` loops (default 1; each holds one
- * database connection while a pass runs and has one Temporal call in flight, so more loops start cases
- * faster where the pool allows), each passing again at once while there is work and every `intervalMs`
- * when the queues are empty, until stopped.
+ * Dispatches one batch of queued signals; returns how many were handed over.
+ *
+ * Hand-overs go one at a time until one succeeds (so with Temporal down a pass costs one wait), then
+ * `handOverConcurrency` at a time (default 8), the signals of one case always in the order received. A
+ * failed hand-over ends the pass (Temporal is likely down), unless that signal has failed
+ * `SKIP_AFTER_FAILURES` times: then it is passed over, so one signal that keeps failing cannot hold up the
+ * ones behind it (it is still tried on every pass, and stays in the outbox, visible with its
+ * `dispatch_error`); a second failure in a row still ends the pass, so an outage costs at most two waits.
+ * Outcomes are written together at the end of the pass, and what was not tried is released.
+ */
+export async function dispatchPending(options: DispatcherOptions): Promise<number> {
+  const teamFor = options.teamFor ?? defaultTeamFor;
+  const rows = await claimBatch(options);
+  if (rows.length === 0) return 0;
+  const handed: string[] = [];
+  const orphaned: string[] = [];
+  const failed: Array<{ id: string; reason: string }> = [];
+  const policies = new Map<string, OutreachPolicy>();
+  const byCase = new Map<string, ClaimedSignal[]>();
+  for (const row of rows) {
+    if (row.resident_row === null) orphaned.push(row.id);
+    else byCase.set(row.case_key, [...(byCase.get(row.case_key) ?? []), row]);
+  }
+  let stopped = false;
+  let succeeded = false;
+  /** The previous hand-over of this pass failed. */
+  let lastFailed = false;
+
+  const handOver = async (row: ClaimedSignal): Promise<boolean> => {
+    let policy = policies.get(row.municipality);
+    if (!policy) {
+      policy = options.policyFor(row.municipality);
+      policies.set(row.municipality, policy);
+    }
+    const input: CaseWorkflowInput = {
+      municipality: row.municipality,
+      caseKey: row.case_key,
+      team: teamFor(row.partner_type),
+      policy,
+      ...options.extraInput,
+    };
+    // Also with the signal: it starts the next case when it reaches this one as it closes.
+    const start: CaseStart = { team: input.team, policy: input.policy };
+    try {
+      // A bounded wait: with Temporal down the pass gives up and the signal waits for the next one.
+      await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
+        options.client.workflow.signalWithStart(CASE_WORKFLOW_TYPE, {
+          workflowId: caseWorkflowId(row.municipality, row.case_key),
+          taskQueue: options.taskQueue,
+          args: [input],
+          signal: newSignal,
+          signalArgs: [factsOf(row), start],
+          // A closed case may be followed by a new one for the same resident.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        }),
+      );
+      handed.push(row.id);
+      succeeded = true;
+      lastFailed = false;
+      return true;
+    } catch (err) {
+      // The message of a Temporal client error holds no personal data (only ids go in).
+      const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
+      failed.push({ id: row.id, reason });
+      options.logger?.warn({ signalId: row.id, reason }, 'signal hand-over to Temporal failed; will retry');
+      if (row.dispatch_attempts + 1 < SKIP_AFTER_FAILURES || lastFailed) stopped = true;
+      lastFailed = true;
+      return false;
+    }
+  };
+  const cases = [...byCase.values()];
+  let next = 0;
+  const lane = async (untilSuccess: boolean) => {
+    while (!stopped && next < cases.length && !(untilSuccess && succeeded)) {
+      const signals = cases[next++] ?? [];
+      // A case's later signals wait for its earlier one.
+      for (const row of signals) if (stopped || !(await handOver(row))) break;
+    }
+  };
+  await lane(true);
+  await Promise.all(Array.from({ length: Math.max(1, options.handOverConcurrency ?? 8) }, () => lane(false)));
+
+  if (orphaned.length > 0) {
+    await options.db
+      .updateTable('signals')
+      .set({
+        dispatched_at: new Date(),
+        dispatch_error: RESIDENT_GONE,
+        status: 'Niet opgepakt: andere reden',
+        dispatch_claimed_until: null,
+      })
+      .where('id', 'in', orphaned)
+      .execute();
+    options.logger?.warn(
+      { signalIds: orphaned },
+      'signals without resident data left the outbox not picked up',
+    );
+  }
+  if (handed.length > 0) {
+    await options.db
+      .updateTable('signals')
+      .set({ dispatched_at: new Date(), dispatch_error: null, dispatch_claimed_until: null })
+      .where('id', 'in', handed)
+      .execute();
+  }
+  for (const { id, reason } of failed) {
+    await options.db
+      .updateTable('signals')
+      .set({ dispatch_attempts: sql`dispatch_attempts + 1`, dispatch_error: reason })
+      .where('id', '=', id)
+      .execute();
+  }
+  // Whatever was not handed over is claimable again at once.
+  await options.db
+    .updateTable('signals')
+    .set({ dispatch_claimed_until: null })
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .where('dispatched_at', 'is', null)
+    .execute();
+  return handed.length;
+}
+
+/**
+ * Runs `dispatchPending` and `dispatchObjections` in `concurrency` loops (default 1), each passing again at
+ * once while there is work and every `intervalMs` when the queues are empty, until stopped. A pass uses a
+ * connection only for its short statements.
  */
 export function startDispatcher(options: DispatcherOptions & { intervalMs?: number; concurrency?: number }): {
   stop(): Promise<void>;

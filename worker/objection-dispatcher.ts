@@ -27,6 +27,9 @@ export interface ObjectionDispatchOptions {
   objectionCaseKeys?: string[] | undefined;
 }
 
+/** How long a pass's claim on its notices lasts; far longer than a pass takes. */
+const CLAIM_LEASE_MS = 120_000;
+
 /** Longest wait before a failed hand-over is tried again. */
 const MAX_BACKOFF_MS = 5 * 60_000;
 
@@ -41,84 +44,107 @@ export function objectionBackoffMs(attempts: number): number {
  * no case and be settled while that signal, screened before the objection, starts one a moment later.
  */
 export async function dispatchObjections(options: ObjectionDispatchOptions): Promise<number> {
-  return options.db.transaction().execute(async (trx) => {
-    const rows = await trx
-      .selectFrom('objection_deliveries as d')
-      .leftJoin('residents as r', (join) =>
-        join.onRef('r.case_key', '=', 'd.case_key').onRef('r.municipality', '=', 'd.municipality'),
-      )
-      .select(['d.id', 'd.municipality', 'd.case_key', 'd.attempts', 'r.objected'])
-      .where('d.delivered_at', 'is', null)
-      .where('d.deliver_after', '<=', sql<Date>`now()`)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('signals as s')
-              .select('s.id')
-              .whereRef('s.case_key', '=', 'd.case_key')
-              .whereRef('s.municipality', '=', 'd.municipality')
-              .where('s.dispatched_at', 'is', null),
-          ),
-        ),
-      )
-      .$if(options.objectionCaseKeys !== undefined, (qb) =>
-        qb.where('d.case_key', '=', sql<string>`any(${options.objectionCaseKeys ?? []}::text[])`),
-      )
-      .orderBy('d.deliver_after')
-      .limit(options.batchSize ?? 100)
-      .forUpdate('d')
-      .skipLocked()
-      .execute();
+  const db = options.db;
+  // Claimed for a lease in one statement (its next try moved out), then handed over with no transaction open.
+  const lease = `${CLAIM_LEASE_MS} milliseconds`;
+  const rows = await db
+    .with('claimed', (cte) =>
+      cte
+        .updateTable('objection_deliveries')
+        .set({ deliver_after: sql<Date>`now() + ${lease}::interval` })
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('objection_deliveries as d')
+            .select('d.id')
+            .where('d.delivered_at', 'is', null)
+            .where('d.deliver_after', '<=', sql<Date>`now()`)
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom('signals as s')
+                    .select('s.id')
+                    .whereRef('s.case_key', '=', 'd.case_key')
+                    .whereRef('s.municipality', '=', 'd.municipality')
+                    .where('s.dispatched_at', 'is', null),
+                ),
+              ),
+            )
+            .$if(options.objectionCaseKeys !== undefined, (qb) =>
+              qb.where('d.case_key', '=', sql<string>`any(${options.objectionCaseKeys ?? []}::text[])`),
+            )
+            .orderBy('d.deliver_after')
+            .limit(options.batchSize ?? 100)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .returning(['id', 'municipality', 'case_key', 'attempts']),
+    )
+    .selectFrom('claimed as d')
+    .leftJoin('residents as r', (join) =>
+      join.onRef('r.case_key', '=', 'd.case_key').onRef('r.municipality', '=', 'd.municipality'),
+    )
+    .select(['d.id', 'd.municipality', 'd.case_key', 'd.attempts', 'r.objected'])
+    .execute();
 
-    const settled = new Map<ObjectionDeliveryOutcome, string[]>();
-    const settle = (outcome: ObjectionDeliveryOutcome, id: string) =>
-      settled.set(outcome, [...(settled.get(outcome) ?? []), id]);
-    for (const row of rows) {
-      // Withdrawn before it got here: the running outreach may go on. (No resident row: their data is
-      // deleted, so the case has ended; the signal below finds that out.)
-      if (row.objected === false) {
-        settle('withdrawn', row.id);
+  const settled = new Map<ObjectionDeliveryOutcome, string[]>();
+  const settle = (outcome: ObjectionDeliveryOutcome, id: string) =>
+    settled.set(outcome, [...(settled.get(outcome) ?? []), id]);
+  const untried: string[] = [];
+  let failedAt = -1;
+  for (const [index, row] of rows.entries()) {
+    // Withdrawn before it got here: the running outreach may go on. (No resident row: their data is
+    // deleted, so the case has ended; the signal below finds that out.)
+    if (row.objected === false) {
+      settle('withdrawn', row.id);
+      continue;
+    }
+    try {
+      await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
+        options.client.workflow
+          .getHandle(caseWorkflowId(row.municipality, row.case_key))
+          .signal(objectionRegistered, { deliveryId: row.id }),
+      );
+      settle('signalled', row.id);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        settle('no_case', row.id);
         continue;
       }
-      try {
-        await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
-          options.client.workflow
-            .getHandle(caseWorkflowId(row.municipality, row.case_key))
-            .signal(objectionRegistered, { deliveryId: row.id }),
-        );
-        settle('signalled', row.id);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          settle('no_case', row.id);
-          continue;
-        }
-        // The message of a Temporal client error holds no personal data (only ids go in).
-        const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
-        const waitMs = objectionBackoffMs(row.attempts + 1);
-        await trx
-          .updateTable('objection_deliveries')
-          .set({
-            attempts: sql`attempts + 1`,
-            last_error: reason,
-            // The clock, not now(): the transaction began before this hand-over waited for its time-out.
-            deliver_after: sql<Date>`clock_timestamp() + ${`${waitMs} milliseconds`}::interval`,
-          })
-          .where('id', '=', row.id)
-          .execute();
-        options.logger?.warn(
-          { objectionDeliveryId: row.id, reason },
-          'objection hand-over to Temporal failed; will retry',
-        );
-        break; // Temporal is likely down: leave the rest queued for the next pass.
-      }
-    }
-    for (const [outcome, ids] of settled) {
-      await trx
+      // The message of a Temporal client error holds no personal data (only ids go in).
+      const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
+      const waitMs = objectionBackoffMs(row.attempts + 1);
+      await db
         .updateTable('objection_deliveries')
-        .set({ delivered_at: sql<Date>`now()`, outcome, last_error: null })
-        .where('id', 'in', ids)
+        .set({
+          attempts: sql`attempts + 1`,
+          last_error: reason,
+          deliver_after: sql<Date>`now() + ${`${waitMs} milliseconds`}::interval`,
+        })
+        .where('id', '=', row.id)
         .execute();
+      options.logger?.warn(
+        { objectionDeliveryId: row.id, reason },
+        'objection hand-over to Temporal failed; will retry',
+      );
+      failedAt = index;
+      break; // Temporal is likely down: leave the rest queued for the next pass.
     }
-    return [...settled.values()].reduce((n, ids) => n + ids.length, 0);
-  });
+  }
+  if (failedAt >= 0) for (const row of rows.slice(failedAt + 1)) untried.push(row.id);
+  for (const [outcome, ids] of settled) {
+    await db
+      .updateTable('objection_deliveries')
+      .set({ delivered_at: sql<Date>`now()`, outcome, last_error: null })
+      .where('id', 'in', ids)
+      .execute();
+  }
+  // The claim's lease released: the rest are due again at once.
+  if (untried.length > 0) {
+    await db
+      .updateTable('objection_deliveries')
+      .set({ deliver_after: sql<Date>`now()` })
+      .where('id', 'in', untried)
+      .execute();
+  }
+  return [...settled.values()].reduce((n, ids) => n + ids.length, 0);
 }

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createCaseActivities, type OutreachChannel } from '../activities/case-activities.js';
 import type { Db } from '../db/database.js';
+import type { Logger } from '../lib/logger.js';
+import { activityFailureLogging } from './activity-logging.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -20,6 +22,8 @@ export interface CaseWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Payload codecs (encryption); tests without it see payloads in clear text. */
   dataConverter?: WorkerOptions['dataConverter'];
+  /** Where failed activity attempts are logged; without it, through Temporal's activity logger. */
+  logger?: Logger;
   /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
   overrides?: Partial<WorkerOptions>;
 }
@@ -35,6 +39,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Work
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createCaseActivities({ db: options.db, channel: options.channel }),
     shutdownGraceTime: '10 seconds',
+    interceptors: { activity: [activityFailureLogging(options.logger)] },
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...options.overrides,
   });

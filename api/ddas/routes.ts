@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../../db/database.js';
 import { type Config, loadConfig } from '../../lib/config.js';
+import { answerServerFailure, BUSY_MESSAGE, isServerFailure } from '../server-errors.js';
 import { createTokenVerifier, type TokenFailure, type TokenVerifier } from './auth.js';
 import { buildDelivery, type DeliverySettings, UnprocessableRequest } from './delivery.js';
 import {
@@ -158,20 +159,21 @@ export function registerDdasRoutes(app: FastifyInstance, deps: DdasRouteDependen
       scope.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
         if (err instanceof BodyError)
           return problem(reply, 400, 'ongeldig-request', 'Ongeldig request', err.message);
-        const status = err.statusCode ?? 500;
-        if (status >= 400 && status < 500) {
+        if (!isServerFailure(err)) {
           return problem(
             reply,
-            status,
+            err.statusCode ?? 400,
             'ongeldig-request',
             'Ongeldig request',
             'het request is niet verwerkbaar',
           );
         }
-        request.log.error({ errName: err.name }, 'DDAS request failed');
+        if (answerServerFailure(request, reply, err, 'DDAS request failed') === 'busy') {
+          return problem(reply, 503, 'even-druk', 'Dienst even druk', BUSY_MESSAGE);
+        }
         return problem(
           reply,
-          500,
+          reply.statusCode,
           'interne-fout',
           'Interne fout',
           'de gegevens konden niet worden opgesteld',

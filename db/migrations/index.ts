@@ -17,6 +17,7 @@ import * as m0012 from './2026_11_27_0012_signal_reference_check.js';
 import * as m0013 from './2026_11_27_0013_objection_deliveries.js';
 import * as m0014 from './2026_11_28_0014_signal_amount_positive.js';
 import * as m0015 from './2026_11_28_0015_resident_details.js';
+import * as m0016 from './2026_12_01_0016_dispatch_claims.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_27_0013_objection_deliveries': m0013,
   '2026_11_28_0014_signal_amount_positive': m0014,
   '2026_11_28_0015_resident_details': m0015,
+  '2026_12_01_0016_dispatch_claims': m0016,
 };

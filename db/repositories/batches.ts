@@ -78,6 +78,20 @@ export async function finishBatch(db: Db, batchId: string, status: SignalBatch['
     .execute();
 }
 
+/**
+ * Marks `failed` the batches still `receiving` after `olderThanMs`: their process died mid-delivery (no
+ * delivery takes that long; what they committed stays stored). Returns how many.
+ */
+export async function failAbandonedBatches(db: Db, olderThanMs: number): Promise<number> {
+  const result = await db
+    .updateTable('signal_batches')
+    .set({ status: 'failed', completed_at: new Date() })
+    .where('status', '=', 'receiving')
+    .where('received_at', '<', new Date(Date.now() - olderThanMs))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export interface BatchReport extends BatchCounts {
   batchId: string;
   status: SignalBatch['status'];

@@ -53,6 +53,8 @@ export interface SignalsTable {
   dispatched_at: Date | null;
   dispatch_attempts: Generated<number>;
   dispatch_error: string | null;
+  /** Claimed by a dispatcher pass until then (a lease; see worker/dispatcher.ts). */
+  dispatch_claimed_until: Date | null;
   /** The batch that delivered it; null for a single signal. */
   batch_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Keyed hash of the address (as residents.household_key), kept after deletion for household counts. */

@@ -3,9 +3,8 @@
  * outbox, e-mail with the PDF attached, fallback to the letter when e-mail fails, one send per key however
  * often it is retried, the daily manifest, and deletion of stored documents with the resident's data.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -24,6 +23,7 @@ import { openTemplates } from '../../activities/letters/templates.js';
 import { registerDemoMailRoutes } from '../../api/routes/demo-mail.js';
 import { createDatabase, type Db } from '../../db/database.js';
 import { DemoMailbox, type DemoSmtpServer, startDemoSmtpServer } from '../../lib/smtp-server.js';
+import { pdfText } from '../helpers/pdf.js';
 
 const FROM = '"Gemeente Hollands Kroon" <schulddienstverlening@hollandskroon.nl>';
 let db: Db;
@@ -135,11 +135,8 @@ const rows = (caseId: string) =>
     .orderBy('idempotency_key')
     .execute();
 
-function pdfText(pdf: Buffer): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'pdf-')), 'a.pdf');
-  writeFileSync(file, pdf);
-  return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
-}
+/** The PDF's words on one line, so a phrase matches across a line break. */
+const pdfWords = async (pdf: Uint8Array) => (await pdfText(pdf)).replace(/\s+/g, ' ');
 
 describe('letter channel', () => {
   it('queues the letter for the printer and e-mails it, with the PDF attached, when an address is known', async () => {
@@ -158,7 +155,7 @@ describe('letter channel', () => {
     expect(mail.attachments).toHaveLength(1);
     expect(mail.attachments[0]!.contentType).toBe('application/pdf');
     expect(mail.attachments[0]!.filename).toMatch(/^brief-VS-[0-9A-F]{8}\.pdf$/);
-    expect(pdfText(mail.attachments[0]!.content)).toContain(`J. van der ${r.surname}`);
+    expect(await pdfWords(mail.attachments[0]!.content)).toContain(`J. van der ${r.surname}`);
 
     const [email, letter] = await rows(r.caseId);
     expect(letter).toMatchObject({ channel: 'letter', status: 'queued', template: 'first', pages: 1 });
@@ -295,7 +292,7 @@ describe('letter channel', () => {
     expect(mailbox.list()).toHaveLength(0);
     const [card] = await rows(r.caseId);
     expect(card).toMatchObject({ channel: 'card', template: 'card', status: 'left', print_day: null });
-    expect(pdfText(card!.content!)).toContain('We kwamen bij u langs');
+    expect(await pdfWords(card!.content!)).toContain('We kwamen bij u langs');
   });
 
   it('writes a daily manifest without personal data; collecting a closed day marks its letters sent', async () => {
@@ -408,7 +405,7 @@ describe('demo mail page', () => {
     expect(detail.body).toContain('sandbox=""');
     const pdf = await app.inject({ method: 'GET', url: `/demo/mail/${id}/bijlage/0` });
     expect(pdf.headers['content-type']).toBe('application/pdf');
-    expect(pdfText(pdf.rawPayload)).toContain(`J. van der ${r.surname}`);
+    expect(await pdfWords(pdf.rawPayload)).toContain(`J. van der ${r.surname}`);
     const json = await app.inject({ method: 'GET', url: '/demo/mail.json' });
     expect(json.json()[0]).toMatchObject({ id, to: [r.email], subject: 'Wij denken graag met u mee' });
     await app.close();

@@ -1,5 +1,5 @@
 /** Browser tests: Debian's Chromium driven by playwright-core, with the flags this closed network needs. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium } from 'playwright-core';
 import { startApiHarness } from './api.js';
@@ -7,11 +7,19 @@ import type { TestHarness } from './temporal.js';
 
 export const SCREENSHOTS = 'test-artifacts/screenshots';
 
+const CHROMIUM = '/usr/bin/chromium';
+
 /** Launches headless Chromium from /usr/bin/chromium (installed by .ci/run from Debian). */
 export async function launchBrowser(): Promise<Browser> {
+  // One line naming the fix, instead of Playwright's screenful about its own browser downloads.
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium)`,
+    );
+  }
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: [
       '--headless',
       '--no-sandbox',

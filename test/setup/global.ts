@@ -1,15 +1,18 @@
 /**
  * Test-run setup shared by every test file: a real Temporal dev server (in memory, free ports, the
- * project's search attributes), a fresh PostgreSQL database on the local server (dropped afterwards), and
+ * project's search attributes), a fresh PostgreSQL database (dropped afterwards) on the embedded PostgreSQL
+ * server started here in a temporary folder, or on TEST_DATABASE_ADMIN_URL's server when that is set, and
  * the workflow code bundled once.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { sql } from 'kysely';
 import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../db/database.js';
 import { migrateToLatest } from '../../db/migrate.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../lib/embedded-postgres.js';
 import { ensureTemporalCli } from '../../lib/temporal-cli.js';
 import { type DevServer, startDevServer } from '../../lib/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../../worker/worker.js';
@@ -25,12 +28,23 @@ declare module 'vitest' {
   }
 }
 
-/** The PostgreSQL server tests create their databases on (trust auth on the CI machine). */
-export const ADMIN_DATABASE_URL =
-  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Starts the embedded server for this run, in a folder the server's user (postgres, as root) can reach. */
+async function embeddedServer(): Promise<{ server: EmbeddedPostgres; folder: string }> {
+  const folder = mkdtempSync(join(tmpdir(), 'vroeg-test-pg-'));
+  chmodSync(folder, 0o755);
+  // Every test file runs in a fork of its own with a few pools; room for all of them at once.
+  const server = await startEmbeddedPostgres({
+    dataDir: join(folder, 'postgres'),
+    port: await freePort(),
+    maxConnections: 400,
+  });
+  return { server, folder };
+}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const cli = await ensureTemporalCli((line) => process.stderr.write(`${line}\n`));
+  const embedded = process.env.TEST_DATABASE_ADMIN_URL ? null : await embeddedServer();
+  const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_ADMIN_URL ?? embedded?.server.adminUrl ?? '';
   const [port, uiPort] = [await freePort(), await freePort()];
   const dbName = `vroeg_test_${process.pid}_${Date.now()}`;
   const admin = createDatabase(ADMIN_DATABASE_URL, { max: 1 });
@@ -55,6 +69,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('temporalCli', cli);
   } catch (err) {
     await server?.stop();
+    await admin.destroy();
+    await embedded?.server.stop();
     throw err;
   }
 
@@ -62,6 +78,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server?.stop();
     await sql`drop database if exists ${sql.id(dbName)} with (force)`.execute(admin);
     await admin.destroy();
+    if (embedded) {
+      await embedded.server.stop();
+      rmSync(embedded.folder, { recursive: true, force: true });
+    }
   };
 }
 

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { getBatchReport } from '../../../db/repositories/batches.js';
 import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repositories/partner-tokens.js';
 import type { ServerDependencies } from '../../server.js';
+import { answerServerFailure, BUSY_MESSAGE, INTERNAL_MESSAGE, isServerFailure } from '../../server-errors.js';
 import { csvRows, DeliveryError } from './csv.js';
 import { partnerFeedback } from './feedback.js';
 import {
@@ -158,6 +159,20 @@ function cutOff(limit: number, counts: DeliveryCounts): string {
   );
 }
 
+/** The 503/500 message for a delivery that stopped part-way: what stays stored, and what to do. */
+function stoppedPartWay(kind: 'busy' | 'internal', counts: DeliveryCounts): string {
+  const why = kind === 'busy' ? 'de dienst is even te druk' : 'er ging iets mis aan onze kant';
+  const kept =
+    counts.received === 0
+      ? 'er is niets opgeslagen'
+      : `de eerste ${counts.received} rijen zijn wel verwerkt en blijven bewaard (${counts.accepted} opgeslagen, ` +
+        `${counts.rejected} afgewezen, ${counts.duplicate} eerder ontvangen)`;
+  return (
+    `de levering is afgebroken omdat ${why}; ${kept}. Stuur de levering over enkele minuten opnieuw; ` +
+    'verwerkte rijen worden dan gemeld als dubbel'
+  );
+}
+
 function sendProblems(
   reply: FastifyReply,
   status: 400 | 413 | 422,
@@ -173,6 +188,8 @@ function sendProblems(
 /** Registers swagger, the docs page and the partner routes. */
 export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDependencies): Promise<void> {
   const { config } = deps;
+  // Everything partners ask goes through intake's own pool, apart from the pages' (db/pools.ts).
+  const intakeDb = deps.intakeDb ?? deps.db;
   const maxBytes = config.INTAKE_MAX_BODY_BYTES;
   const maxRows = config.INTAKE_MAX_ROWS;
 
@@ -219,22 +236,27 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
     scope.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
 
     scope.setErrorHandler((error: FastifyError, request, reply) => {
-      const status = error.statusCode ?? 500;
+      if (isServerFailure(error)) {
+        const busy = answerServerFailure(request, reply, error, 'partner request failed') === 'busy';
+        return reply.send(
+          busy
+            ? { error: 'unavailable', message: BUSY_MESSAGE }
+            : { error: 'internal', message: INTERNAL_MESSAGE },
+        );
+      }
+      // A client error (4xx) from here on.
+      const status = error.statusCode ?? 400;
       // Raised before the handler ran: nothing of the body was stored.
       if (status === 413) return sendProblems(reply, 413, tooLarge(request.routeOptions.bodyLimit), []);
       if (status === 415) return unsupportedMediaType(reply, request.routeOptions.url);
-      if (status >= 400 && status < 500) {
-        // Fastify's own messages (bad JSON, unsupported media type) name no values from the body.
-        return reply.code(status).send({ error: error.code ?? 'bad_request', message: error.message });
-      }
-      request.log.error({ err: { code: error.code, name: error.name } }, 'partner request failed');
-      return reply.code(500).send({ error: 'internal', message: 'interne fout; probeer het later opnieuw' });
+      // Fastify's own messages (bad JSON, unsupported media type) name no values from the body.
+      return reply.code(status).send({ error: error.code ?? 'bad_request', message: error.message });
     });
 
     scope.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(header);
-      const partner = match?.[1] ? await findPartnerByToken(deps.db, match[1]) : null;
+      const partner = match?.[1] ? await findPartnerByToken(intakeDb, match[1]) : null;
       if (!partner) {
         return reply.code(401).header('www-authenticate', 'Bearer realm="vroegsignalering"').send({
           error: 'unauthorized',
@@ -245,7 +267,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
     });
 
     const contextOf = (request: FastifyRequest): IntakeContext => ({
-      db: deps.db,
+      db: intakeDb,
       municipality: deps.municipality,
       secret: config.MATCHING_SECRET,
       policy: deps.policyFor(deps.municipality),
@@ -381,10 +403,21 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
               batchId: stored?.batchId,
             });
           }
+          const stored = storedBeforeFailure(err);
+          if (stored) {
+            // Stopped part-way (e.g. the database too busy): what was committed stays, and the partner is told.
+            const kind = answerServerFailure(request, reply, err, 'signal batch stopped part-way');
+            return reply.send({
+              error: kind === 'busy' ? 'unavailable' : 'internal',
+              message: stoppedPartWay(kind, stored.counts),
+              batchId: stored.batchId,
+              ...stored.counts,
+            });
+          }
           throw err;
         }
         if (result.status === 'rejected') {
-          const report = await getBatchReport(deps.db, request.partner!.partnerId, result.batchId);
+          const report = await getBatchReport(intakeDb, request.partner!.partnerId, result.batchId);
           const problems = report?.rejectedRows ?? [];
           return sendProblems(
             reply,
@@ -421,7 +454,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
       async (request, reply) => {
         const { id } = request.params as { id: string };
         const valid = z.uuid().safeParse(id).success;
-        const report = valid ? await getBatchReport(deps.db, request.partner!.partnerId, id) : null;
+        const report = valid ? await getBatchReport(intakeDb, request.partner!.partnerId, id) : null;
         // Another partner's batch is "not found": its existence is not this partner's business.
         if (!report) return reply.code(404).send({ error: 'not_found', message: 'levering niet gevonden' });
         return report;
@@ -451,7 +484,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
           }));
           return sendProblems(reply, 400, 'ongeldige parameters', problems);
         }
-        return partnerFeedback(deps.db, request.partner!.partnerId, parsed.data);
+        return partnerFeedback(intakeDb, request.partner!.partnerId, parsed.data);
       },
     );
     registerObjectionRoutes(scope, { ...deps, secret: config.MATCHING_SECRET });

@@ -145,6 +145,22 @@ export async function inTurn<T>(municipality: string, work: () => Promise<T>): P
   }
 }
 
+/**
+ * Marks a batch that stopped part-way `failed`, trying again for up to ~30 s: the failure may be the
+ * database itself being busy, and a batch must never stay `receiving`.
+ */
+async function markFailed(db: Db, batchId: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await finishBatch(db, batchId, 'failed');
+      return;
+    } catch (err) {
+      if (attempt >= 6) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
 function storeOptions(ctx: IntakeContext, batchId: string | null) {
   return {
     municipality: ctx.municipality,
@@ -292,7 +308,8 @@ export async function acceptBatch(
   } catch (err) {
     // A chunk still committing ends first (it never rejects: its error is kept in `failure`).
     await (committing as Promise<void> | null);
-    await finishBatch(ctx.db, batchId, 'failed').catch(() => {});
+    // Still failing after ~30 s: the API's sweep (failAbandonedBatches) marks it later; the cause matters more.
+    await markFailed(ctx.db, batchId).catch(() => {});
     // `totals` now holds every committed chunk: the partner is told what stays stored.
     const { received, accepted, rejected, duplicate } = totals;
     const stored: StoredBeforeFailure = { batchId, counts: { received, accepted, rejected, duplicate } };
