@@ -112,7 +112,31 @@ export interface NotifyPartnerInput {
 }
 
 /** Builds the activities over their dependencies (tests pass their own database). */
-export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: CaseActivityDependencies) {
+export function createCaseActivities(dependencies: CaseActivityDependencies) {
+  const effects = createCaseEffects(dependencies);
+  return {
+    ...effects,
+    /**
+     * Carries out every effect of one machine step, in order, as one activity: one round trip to Temporal
+     * per step instead of one per effect. Each effect is idempotent on its own key, so a retry after a
+     * failure part-way repeats nothing that was done.
+     */
+    async runStep(input: StepInput): Promise<StepResult[]> {
+      const results: StepResult[] = [];
+      for (const effect of input.effects) {
+        // Safe by construction: `StepEffect` pairs each effect's name with that effect's own input.
+        const run = effects[effect.activity] as (
+          given: StepEffect['input'],
+        ) => Promise<StepResult | undefined>;
+        results.push((await run(effect.input)) ?? null);
+      }
+      return results;
+    },
+  };
+}
+
+/** The effects a machine step may carry out (each also an activity of its own, as older histories ran them). */
+function createCaseEffects({ db, channel = recordOnlyChannel(db) }: CaseActivityDependencies) {
   return {
     /** Creates the case's read-model row (once; a retry or continue-as-new finds it). */
     async registerCase(input: RegisterCaseInput): Promise<void> {
@@ -414,3 +438,22 @@ export function createCaseActivities({ db, channel = recordOnlyChannel(db) }: Ca
 }
 
 export type CaseActivities = ReturnType<typeof createCaseActivities>;
+type CaseEffects = ReturnType<typeof createCaseEffects>;
+
+/** One effect of a step: the name of an effect and its input. */
+export type StepEffect = {
+  [K in keyof CaseEffects]: { activity: K; input: Parameters<CaseEffects[K]>[0] };
+}[keyof CaseEffects];
+
+/**
+ * What each effect answered, in order (e.g. `withheld` for a letter to a resident on the objection register,
+ * `kept` for a deletion that left the resident's row for a waiting signal; null for nothing): ids and
+ * enums only. The managers' timeline reads them from the history.
+ */
+export type StepResult = string | null;
+
+/** The effects of one machine step, carried out in order by `runStep`. */
+export interface StepInput {
+  caseId: string;
+  effects: StepEffect[];
+}

@@ -62,8 +62,8 @@ export function defaultTeamFor(partnerType: string): string {
   return partnerType === 'Huur' ? 'wijkteam' : 'schulddienstverlening';
 }
 
-/** How long a pass's claim on its signals lasts; far longer than a pass takes. */
-export const CLAIM_LEASE_MS = 120_000;
+/** How long a pass's claim on its signals lasts: longer than a pass takes, short enough that the signals of a dispatcher that died mid-pass wait little. */
+export const CLAIM_LEASE_MS = 30_000;
 
 /** A claimed signal with what its case needs to know of the resident (null when their data is gone). */
 async function claimBatch(options: DispatcherOptions) {

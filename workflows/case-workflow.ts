@@ -17,30 +17,26 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { initialTransition, transition } from 'xstate';
-import type { CaseActivities } from '../activities/case-activities.js';
+import type { CaseActivities, StepEffect } from '../activities/case-activities.js';
 import { type CaseEvent, caseMachine, type SignalFacts } from './case-machine.js';
+import { effectOf } from './effects.js';
 import {
   type CaseEventEnvelope,
   type CaseView,
   type CaseWorkflowInput,
   completeTask,
-  FOLLOW_UP_PATCH,
   getCaseView,
   newSignal,
-  OBJECTION_PATCH,
-  OBJECTION_SCREENING_PATCH,
   objectionRegistered,
   recordResidentContact,
 } from './messages.js';
 import {
-  CaseMunicipality,
-  CaseNextDeadline,
-  CaseOutcome,
-  CasePartnerTypes,
-  CasePriority,
-  CaseStage,
-  CaseTeam,
-} from './search-attributes.js';
+  FOLLOW_UP_PATCH,
+  OBJECTION_PATCH,
+  OBJECTION_SCREENING_PATCH,
+  ONE_ACTIVITY_PER_STEP_PATCH,
+} from './patches.js';
+import { projectionOf, stageOf } from './projection.js';
 
 const activities = proxyActivities<CaseActivities>({
   // Database effects take milliseconds; a worker that died mid-activity is noticed after this long.
@@ -50,11 +46,6 @@ const activities = proxyActivities<CaseActivities>({
 
 type Snapshot = ReturnType<typeof initialTransition<typeof caseMachine>>[0];
 type Action = ReturnType<typeof transition<typeof caseMachine>>[1][number];
-
-/** Top-level state name: the case's stage in lists, search attributes and the read model. */
-export function stageOf(value: unknown): string {
-  return typeof value === 'string' ? value : (Object.keys(value as object)[0] ?? 'unknown');
-}
 
 /**
  * The machine event of a queued envelope. `objections` false drops a conversation's objection flag: the
@@ -90,7 +81,6 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
   // The first run's id is stable across continue-as-new: it identifies this case (one outreach chain). A
   // follow-up case (signals that reached the previous case as it closed) takes its own first run's id.
   const caseId = input.caseId ?? (input.followUp ? info.runId : info.firstExecutionRunId);
-  const key = (step: string) => `${caseId}:${step}`;
   const maxEvents = input.maxEventsPerRun ?? 500;
 
   const inbox: CaseEventEnvelope[] = [...(input.carried?.inbox ?? []), ...(input.followUp?.inbox ?? [])];
@@ -199,133 +189,44 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
   );
   setHandler(getCaseView, view);
 
-  const execute = async (actions: Action[], at: number): Promise<void> => {
-    const ctx = snapshot!.context;
+  /**
+   * Carries out one step: `before` (registration, a task's closing), the effects of the machine's `actions`,
+   * and the read model when what others see changed; then the search attributes. All in one activity
+   * (`runStep`), or, in histories recorded before that, one activity each, as they ran.
+   */
+  const carryOut = async (actions: Action[], at: number, before: StepEffect[] = []): Promise<void> => {
+    const current = snapshot!;
+    const scope = {
+      caseId,
+      caseKey: input.caseKey,
+      workflowId: info.workflowId,
+      team: input.team,
+      at,
+      context: current.context,
+    };
+    const effects = [...before];
     for (const action of actions) {
-      // biome-ignore lint/suspicious/noExplicitAny: params are the machine's plain JSON, typed per case below.
-      const p = action.params as any;
-      switch (action.type) {
-        case 'sendLetter':
-          await activities.sendOutbound({
-            key: key(p.step),
-            caseId,
-            caseKey: input.caseKey,
-            channel: 'letter',
-            template: p.template,
-            recontactAt: p.recontactAt ?? null,
-          });
-          break;
-        case 'leaveCard':
-          await activities.sendOutbound({
-            key: key(p.step),
-            caseId,
-            caseKey: input.caseKey,
-            channel: 'card',
-            template: 'card',
-          });
-          break;
-        case 'recordContactAttempt':
-          await activities.recordContactAttempt({
-            key: key(p.step),
-            caseId,
-            soort: p.soort,
-            bereikt: p.bereikt,
-            at: p.at,
-            dagdeel: p.dagdeel,
-          });
-          break;
-        case 'createTask':
-          await activities.createTask({
-            key: key(p.taskId),
-            caseId,
-            workflowId: info.workflowId,
-            taskId: p.taskId,
-            kind: p.kind,
-            attempt: p.attempt,
-            team: input.team,
-            priority: p.priority ?? ctx.priority,
-            preferredDagdeel: p.preferredDagdeel ?? null,
-            dueAt: p.dueAt,
-          });
-          break;
-        case 'cancelTask':
-          await activities.closeTask({ caseId, taskId: p.taskId, status: 'cancelled', outcome: null, at });
-          break;
-        case 'notifyPartner':
-          await activities.notifyPartner({
-            key: key(p.step),
-            caseId,
-            signalIds: p.signalIds,
-            message: p.message,
-          });
-          break;
-        case 'handOver':
-          await activities.handOver({
-            key: key(p.step),
-            caseId,
-            caseKey: input.caseKey,
-            consentDate: p.consentDate,
-            consentReference: p.consentReference,
-          });
-          break;
-        case 'deletePersonalData':
-          // The signals this case knows: the resident's row stays while another one still needs it.
-          await activities.deletePersonalData({
-            caseId,
-            caseKey: input.caseKey,
-            at,
-            signalIds: ctx.signals.map((s) => s.signalId),
-          });
-          break;
-        case 'recordSignal':
-          await activities.recordSignalStatus({ caseId, signalId: p.signalId, status: p.status });
-          break;
-        default:
-          // xstate's own bookkeeping actions carry nothing to do; anything else is a machine/workflow mismatch.
-          if (!action.type.startsWith('xstate.')) throw new Error(`Unknown machine action: ${action.type}`);
+      const effect = effectOf(action, scope);
+      if (effect) effects.push(effect);
+    }
+    const projection = projectionOf(
+      { value: current.value, context: current.context, done: current.status === 'done' },
+      { caseId, team: input.team, municipality: input.municipality, at },
+    );
+    const changed = projection.fingerprint !== projected;
+    projected = projection.fingerprint;
+    if (changed) effects.push({ activity: 'syncCase', input: projection.sync });
+    if (patched(ONE_ACTIVITY_PER_STEP_PATCH)) {
+      if (effects.length > 0) await activities.runStep({ caseId, effects });
+    } else {
+      for (const effect of effects) {
+        const run = activities[effect.activity] as (given: StepEffect['input']) => Promise<unknown>;
+        await run(effect.input);
       }
     }
-  };
-
-  /** Mirrors stage, priority and deadline into the read model and search attributes when they change. */
-  const project = async (at: number): Promise<void> => {
-    const ctx = snapshot!.context;
-    const stage = stageOf(snapshot!.value);
-    const partnerTypes = [...new Set(ctx.signals.map((s) => s.partnerType))].sort();
-    const closed = snapshot!.status === 'done';
-    const facts = {
-      stage,
-      priority: ctx.priority,
-      round: ctx.round,
-      partnerTypes,
-      deadline: ctx.deadline,
-      result: ctx.result,
-      closed,
-    };
-    const fingerprint = JSON.stringify(facts);
-    published = snapshot;
-    if (fingerprint === projected) return;
-    projected = fingerprint;
-    await activities.syncCase({
-      caseId,
-      stage,
-      priority: ctx.priority,
-      round: ctx.round,
-      partnerTypes,
-      nextDeadline: ctx.deadline,
-      result: ctx.result,
-      closed,
-      at,
-    });
-    upsertSearchAttributes([
-      { key: CaseStage, value: stage },
-      { key: CaseTeam, value: input.team },
-      { key: CaseMunicipality, value: input.municipality },
-      { key: CasePriority, value: ctx.priority },
-      { key: CasePartnerTypes, value: partnerTypes },
-      { key: CaseNextDeadline, value: ctx.deadline === null ? null : new Date(ctx.deadline) },
-      { key: CaseOutcome, value: ctx.result },
-    ]);
+    // Queries show a snapshot once its effects are done: an open task in the view is in the inbox table.
+    published = current;
+    if (changed) upsertSearchAttributes(projection.attributes);
   };
 
   /**
@@ -375,20 +276,22 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
         signal: screenedWithQueuedObjection(envelope.signal, envelope.at),
       });
       snapshot = first;
-      await activities.registerCase({
-        caseId,
-        workflowId: info.workflowId,
-        municipality: input.municipality,
-        caseKey: input.caseKey,
-        team: input.team,
-        stage: stageOf(first.value),
-        priority: first.context.priority,
-        partnerTypes: [envelope.signal.partnerType],
-        policy: input.policy,
-        startedAt: envelope.at,
-      });
-      await execute(actions, envelope.at);
-      await project(envelope.at);
+      const register: StepEffect = {
+        activity: 'registerCase',
+        input: {
+          caseId,
+          workflowId: info.workflowId,
+          municipality: input.municipality,
+          caseKey: input.caseKey,
+          team: input.team,
+          stage: stageOf(first.value),
+          priority: first.context.priority,
+          partnerTypes: [envelope.signal.partnerType],
+          policy: input.policy,
+          startedAt: envelope.at,
+        },
+      };
+      await carryOut(actions, envelope.at, [register]);
       return;
     }
     // Re-check: an earlier queued event may have changed what the machine accepts since validation.
@@ -406,19 +309,22 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
         : toEvent(envelope, objections);
     const [next, actions] = transition(caseMachine, snapshot, event);
     snapshot = next;
+    const before: StepEffect[] = [];
     if (envelope.kind === 'task') {
       const { completion } = envelope;
       queuedTaskIds.delete(completion.taskId);
-      await activities.closeTask({
-        caseId,
-        taskId: completion.taskId,
-        status: 'completed',
-        outcome: completion.reached ? (completion.outcome?.kind ?? 'reached') : 'not_reached',
-        at: envelope.at,
+      before.push({
+        activity: 'closeTask',
+        input: {
+          caseId,
+          taskId: completion.taskId,
+          status: 'completed',
+          outcome: completion.reached ? (completion.outcome?.kind ?? 'reached') : 'not_reached',
+          at: envelope.at,
+        },
       });
     }
-    await execute(actions, envelope.at);
-    await project(envelope.at);
+    await carryOut(actions, envelope.at, before);
     if (envelope.kind === 'task' || envelope.kind === 'contact') settled.set(envelope, null);
   };
 
@@ -466,8 +372,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
         const [next, actions] = transition(caseMachine, snapshot!, timeout);
         snapshot = next;
         processedThisRun += 1;
-        await execute(actions, at);
-        await project(at);
+        await carryOut(actions, at);
       }
     }
   }

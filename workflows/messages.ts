@@ -71,25 +71,6 @@ export interface ObjectionNotice {
   deliveryId: string;
 }
 
-/**
- * The `patched()` id of the objection handling (the `objectionRegistered` signal and the `objection` flag
- * of a conversation). Histories recorded before it carry no marker and replay as they ran.
- */
-export const OBJECTION_PATCH = 'objection-ends-round';
-
-/**
- * The `patched()` id of screening a signal that would start a round as objected when an objection notice
- * is queued behind it, so no first letter goes out before the notice ends the round.
- */
-export const OBJECTION_SCREENING_PATCH = 'objection-screens-starting-signal';
-
-/**
- * The `patched()` id of keeping a signal that reaches the case once its machine has closed (while the
- * personal data is deleted, or as a handover ends the case): the closing run continues as new as a new case
- * for it, where before it was processed against the final state and ignored.
- */
-export const FOLLOW_UP_PATCH = 'signal-at-close-starts-new-case';
-
 /** What callers see of a case. */
 export interface CaseView {
   caseId: string;

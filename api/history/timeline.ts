@@ -124,12 +124,61 @@ export async function buildCaseHistory(
     (await db.selectFrom('partners').select(['id', 'name']).execute()).map((p) => [p.id, p.name] as const),
   );
   const entries: TimelineEntry[] = [];
-  /** The entries of letters, cards and contact attempts by their scheduled event (`run:eventId`). */
-  const awaitingResult = new Map<string, { entry: TimelineEntry; input: Record<string, unknown> }>();
+  /**
+   * The entries of letters, cards, contact attempts and deletions by their scheduled event (`run:eventId`),
+   * one place per effect of the activity (null for an effect whose result changes nothing shown).
+   */
+  const awaitingResult = new Map<
+    string,
+    Array<{ entry: TimelineEntry; input: Record<string, unknown> } | null>
+  >();
   const stagesVisited: string[] = [];
   let stage: string | null = null;
   const push = (run: number, event: HistoryEvent, kind: string, text: string) =>
     entries.push({ eventId: Number(event.eventId ?? 0), run, at: timeOf(event), kind, text, stage });
+
+  /** Reads one scheduled effect; returns its entry when its result may change what it says. */
+  const scheduled = (run: number, event: HistoryEvent, name: string, input: Record<string, unknown>) => {
+    const text = activityText(name, input);
+    if (name === 'syncCase') {
+      const next = String(input.stage ?? '');
+      if (next && next !== stage) {
+        stage = next;
+        stagesVisited.push(next);
+        push(run, event, 'stage', `Stap: ${STAGE_LABELS[next] ?? next}`);
+      }
+    } else if (name === 'registerCase') {
+      stage = String(input.stage ?? '');
+      stagesVisited.push(stage);
+    } else if (text) {
+      push(run, event, name, text);
+      if (name === 'sendOutbound' || name === 'recordContactAttempt' || name === 'deletePersonalData')
+        return { entry: entries.at(-1)!, input };
+    }
+    return null;
+  };
+  /**
+   * A letter or card withheld because the resident is on the objection register, and the contact attempt
+   * that would have recorded it (see sendOutbound and recordContactAttempt); a deletion that kept the
+   * resident's row for a signal waiting for the next case (deletePersonalData).
+   */
+  const settle = (send: { entry: TimelineEntry; input: Record<string, unknown> }, result: unknown) => {
+    if (result === 'kept' && send.entry.kind === 'deletePersonalData') {
+      // A signal about the resident waited for a next case: their own details stay for it.
+      send.entry.text =
+        'Gegevens van deze zaak verwijderd; de persoonsgegevens blijven voor een nieuw signaal over de inwoner';
+    } else if (result === 'withheld' && send.entry.kind === 'recordContactAttempt') {
+      // The attempt of a withheld letter: no attempt at all.
+      entries.splice(entries.indexOf(send.entry), 1);
+    } else if (result === 'withheld') {
+      send.entry.kind = 'withheld';
+      send.entry.text = `${
+        send.input.channel === 'card'
+          ? 'Kaartje niet achtergelaten'
+          : `${TEMPLATE_LABELS[String(send.input.template)] ?? 'Brief'} niet verstuurd`
+      }: de inwoner staat in het bezwaarregister`;
+    }
+  };
 
   for (const { run, event } of events) {
     switch (event.eventType) {
@@ -181,51 +230,27 @@ export async function buildCaseHistory(
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const attrs = event.activityTaskScheduledEventAttributes;
         const [input] = (await decode(attrs?.input?.payloads as Payload[])) as [Record<string, unknown>];
-        const text = activityText(attrs?.activityType?.name ?? '', input ?? {});
-        if (attrs?.activityType?.name === 'syncCase') {
-          const next = String(input?.stage ?? '');
-          if (next && next !== stage) {
-            stage = next;
-            stagesVisited.push(next);
-            push(run, event, 'stage', `Stap: ${STAGE_LABELS[next] ?? next}`);
-          }
-        } else if (attrs?.activityType?.name === 'registerCase') {
-          stage = String(input?.stage ?? '');
-          stagesVisited.push(stage);
-        } else if (text) {
-          push(run, event, attrs?.activityType?.name ?? 'activity', text);
-          if (
-            attrs?.activityType?.name === 'sendOutbound' ||
-            attrs?.activityType?.name === 'recordContactAttempt' ||
-            attrs?.activityType?.name === 'deletePersonalData'
-          )
-            awaitingResult.set(`${run}:${event.eventId}`, { entry: entries.at(-1)!, input: input ?? {} });
-        }
+        const name = attrs?.activityType?.name ?? '';
+        // A step carried out as one activity (`runStep`) reads as its effects, each as its own activity did.
+        const effects =
+          name === 'runStep'
+            ? ((input?.effects ?? []) as Array<{ activity: string; input: Record<string, unknown> }>)
+            : [{ activity: name, input: input ?? {} }];
+        const waiting = effects.map((effect) => scheduled(run, event, effect.activity, effect.input));
+        if (waiting.some((w) => w !== null)) awaitingResult.set(`${run}:${event.eventId}`, waiting);
         break;
       }
       case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
-        // A letter or card withheld because the resident is on the objection register, and the contact attempt
-        // that would have recorded it (see sendOutbound and recordContactAttempt); a deletion that kept the
-        // resident's row for a signal waiting for the next case (deletePersonalData).
         const attrs = event.activityTaskCompletedEventAttributes;
-        const send = awaitingResult.get(`${run}:${attrs?.scheduledEventId}`);
-        if (!send) break;
+        const waiting = awaitingResult.get(`${run}:${attrs?.scheduledEventId}`);
+        if (!waiting) break;
         const [result] = await decode(attrs?.result?.payloads as Payload[]);
-        if (result === 'kept' && send.entry.kind === 'deletePersonalData') {
-          // A signal about the resident waited for a next case: their own details stay for it.
-          send.entry.text =
-            'Gegevens van deze zaak verwijderd; de persoonsgegevens blijven voor een nieuw signaal over de inwoner';
-        } else if (result === 'withheld' && send.entry.kind === 'recordContactAttempt') {
-          // The attempt of a withheld letter: no attempt at all.
-          entries.splice(entries.indexOf(send.entry), 1);
-        } else if (result === 'withheld') {
-          send.entry.kind = 'withheld';
-          send.entry.text = `${
-            send.input.channel === 'card'
-              ? 'Kaartje niet achtergelaten'
-              : `${TEMPLATE_LABELS[String(send.input.template)] ?? 'Brief'} niet verstuurd`
-          }: de inwoner staat in het bezwaarregister`;
-        }
+        // `runStep` answers with each effect's result, in order; an activity of its own with its result.
+        const results =
+          waiting.length === 1 && !Array.isArray(result) ? [result] : ((result ?? []) as unknown[]);
+        waiting.forEach((w, i) => {
+          if (w) settle(w, results[i]);
+        });
         break;
       }
       case EventType.EVENT_TYPE_TIMER_STARTED: {

@@ -86,12 +86,16 @@ export async function historyBytes(handle: CaseHandle): Promise<Uint8Array> {
   return temporal.api.history.v1.History.encode(await handle.fetchHistory()).finish();
 }
 
-/** Writes a finished case's history as a replay fixture when RECORD_HISTORIES=1. */
+/**
+ * Writes a finished case's history as a replay fixture when RECORD_HISTORIES=1, named `<name><suffix>`
+ * with RECORD_HISTORIES_SUFFIX (so fixtures of an older workflow shape stay beside the new ones).
+ */
 export async function maybeRecordHistory(handle: CaseHandle, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const dir = join(process.cwd(), 'test', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.binpb`), await historyBytes(handle));
+  const suffix = process.env.RECORD_HISTORIES_SUFFIX ?? '';
+  writeFileSync(join(dir, `${name}${suffix}.binpb`), await historyBytes(handle));
 }
 
 /**

@@ -11,12 +11,8 @@ import { addObjection, identityOfResident, withdrawObjection } from '../../db/re
 import { dispatchPending } from '../../worker/dispatcher.js';
 import { dispatchObjections } from '../../worker/objection-dispatcher.js';
 import { OBJECTION_RESULT } from '../../workflows/case-machine.js';
-import {
-  completeTask,
-  OBJECTION_SCREENING_PATCH,
-  objectionRegistered,
-  recordResidentContact,
-} from '../../workflows/messages.js';
+import { completeTask, objectionRegistered, recordResidentContact } from '../../workflows/messages.js';
+import { OBJECTION_SCREENING_PATCH } from '../../workflows/patches.js';
 import { shortPolicy } from '../../workflows/policy.js';
 import {
   type CaseHandle,

@@ -133,7 +133,8 @@ describe.concurrent('signals around the deletion of personal data', () => {
         await sql`select id from residents where case_key = ${stored.caseKey} for update`.execute(conn);
         await waitFor(
           async () => (await handle.describe()).raw.pendingActivities ?? [],
-          (pending) => pending.some((a) => a.activityType?.name === 'deletePersonalData'),
+          (pending) =>
+            pending.some((a) => ['deletePersonalData', 'runStep'].includes(a.activityType?.name ?? '')),
           15_000,
         );
         expect(await dispatch(later.signalId)).toBe(1);

@@ -14,6 +14,10 @@
  * an objection notice met in the case's first workflow task, and the first letter went out before the notice
  * ended the round. Today's code screens such a signal as objected (`OBJECTION_SCREENING_PATCH`), as
  * `objection-before-first-step` shows; the old history must still replay as it ran.
+ *
+ * The fixtures without a suffix ran each effect of a step as an activity of its own; those named
+ * `-one-activity-per-step` (recorded with RECORD_HISTORIES_SUFFIX=-one-activity-per-step) ran each step as
+ * one `runStep` activity (`ONE_ACTIVITY_PER_STEP_PATCH`). Both must replay.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +27,7 @@ const { temporal } = proto;
 
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import { OBJECTION_SCREENING_PATCH } from '../../workflows/messages.js';
+import { OBJECTION_SCREENING_PATCH, ONE_ACTIVITY_PER_STEP_PATCH } from '../../workflows/patches.js';
 
 const dir = join(process.cwd(), 'test', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.binpb'));
@@ -32,16 +36,32 @@ describe('replaying recorded case histories', () => {
   it('has fixtures for the representative ends', () => {
     expect(files.map((f) => f.replace('.binpb', '')).sort()).toEqual([
       'consent-second-call',
+      'consent-second-call-one-activity-per-step',
       'declined-at-door',
+      'declined-at-door-one-activity-per-step',
       'not-now-recontact-consent',
+      'not-now-recontact-consent-one-activity-per-step',
       'objection-before-first-step',
       'objection-before-first-step-unpatched',
       'objection-before-patch',
       'objection-during-call',
       'objection-in-call',
       'responded-after-letter',
+      'responded-after-letter-one-activity-per-step',
       'unreachable',
+      'unreachable-one-activity-per-step',
     ]);
+  });
+
+  it('holds both shapes of a step: one activity per effect before the patch, one per step after it', () => {
+    const read = (name: string) => Buffer.from(readFileSync(join(dir, `${name}.binpb`))).toString('utf8');
+    const before = read('unreachable');
+    expect(before).not.toContain(ONE_ACTIVITY_PER_STEP_PATCH);
+    expect(before).toContain('registerCase');
+    expect(before).not.toContain('runStep');
+    const after = read('unreachable-one-activity-per-step');
+    expect(after).toContain(ONE_ACTIVITY_PER_STEP_PATCH);
+    expect(after).toContain('runStep');
   });
 
   it('holds, before the patch, an objection notice and a conversation with an objection', () => {
