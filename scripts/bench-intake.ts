@@ -11,10 +11,8 @@
  *      prints its rate and the ratio. Goals: acceptance >= 10,000 rows/s; case starts >= 80% of baseline.
  * No worker runs: both sides measure the start path of the same Temporal server.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -31,6 +29,10 @@ import { ensureTemporalCli } from '../lib/temporal-cli.js';
 import { startDevServer } from '../lib/temporal-dev-server.js';
 import { dispatchPending } from '../worker/dispatcher.js';
 import { DEFAULT_POLICY } from '../workflows/policy.js';
+import { generateMonth, type PartnerMix } from './lib/month.js';
+import { freePort } from './lib/ports.js';
+import { progress } from './lib/timing.js';
+import { uploadCsvBatch } from './lib/upload.js';
 
 const ROWS = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 100_000);
 const CONCURRENCY = Number(process.env.DISPATCHERS ?? 16);
@@ -40,153 +42,15 @@ const CONCURRENCY = Number(process.env.DISPATCHERS ?? 16);
  */
 const SEQUENTIAL = process.env.BENCH_SEQUENTIAL === '1';
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MIX: Array<[string, number]> = [
+/** The four partner types of the national mix (the benchmark's figures have always used this month). */
+const MIX: PartnerMix = [
   ['Zorg', 0.41],
   ['Huur', 0.2],
   ['Energie', 0.2],
   ['Water', 0.19],
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const HEADER =
-  'partnerReference;signalDate;arrearsSince;amount;crisis;bsn;firstNames;surnamePrefix;surname;birthDate;sex;phone;email;postcode;houseNumber;houseNumberAddition;street;city';
-
-/** A valid BSN (elfproef) for resident number i: the check digit makes the weighted sum divisible by 11. */
-function bsnOf(i: number): string {
-  for (let base = 10_000_000 + i * 13; ; base += 1) {
-    const digits = String(base).slice(-8);
-    let sum = 0;
-    for (let k = 0; k < 8; k += 1) sum += Number(digits[k]) * (9 - k);
-    const check = sum % 11;
-    if (check < 10) return `${digits}${check}`;
-  }
-}
-
-/** Fictitious resident number i (deterministic): 70% with BSN, the rest matched on address. */
-function residentCells(i: number): string {
-  const withBsn = i % 10 < 7;
-  const postcode = `${1700 + (i % 300)} ${String.fromCharCode(65 + (i % 20))}${String.fromCharCode(66 + ((i >> 3) % 20))}`;
-  const birth = `19${40 + (i % 60)}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
-  return [
-    withBsn ? bsnOf(i) : '',
-    'Jantine',
-    i % 3 === 0 ? 'van der' : '',
-    `Proefpersoon${i}`,
-    birth,
-    i % 2 ? 'Vrouw' : 'Man',
-    `06${String(10_000_000 + i).slice(-8)}`,
-    `bewoner${i}@voorbeeld.nl`,
-    postcode,
-    String(1 + (i % 250)),
-    i % 5 === 0 ? 'A' : '',
-    'Proefstraat',
-    'Anna Paulowna',
-  ].join(';');
-}
-
-/** Writes one CSV per partner type; returns the paths and row counts. */
-async function generate(dir: string): Promise<Array<{ type: string; path: string; rows: number }>> {
-  const residents = Math.round(ROWS * 0.8);
-  const files: Array<{ type: string; path: string; rows: number }> = [];
-  let written = 0;
-  for (const [index, [type, share]] of MIX.entries()) {
-    const rows = index === MIX.length - 1 ? ROWS - written : Math.round(ROWS * share);
-    written += rows;
-    const path = join(dir, `${type}.csv`);
-    const out = createWriteStream(path);
-    out.write(`${HEADER}\n`);
-    for (let r = 0; r < rows; r += 1) {
-      // Every 12th row repeats the row 5 before it (same resident, arrears and amount: "herhaalde
-      // melding"); resident numbers overlap between partners (residents reported by several partners).
-      const source = r % 12 === 11 && r >= 5 ? r - 5 : r;
-      const resident = (source * 7919 + index * 104_729) % residents;
-      const amount = (75 + ((source * 37) % 2_000) + (source % 100) / 100).toFixed(2);
-      const arrears = `2026-0${1 + (source % 8)}-15`;
-      const crisis = source % 50 === 0 ? 'ja' : 'nee';
-      const line = `${type}-${r};2026-11-01;${arrears};${amount};${crisis};${residentCells(resident)}\n`;
-      if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-    }
-    await new Promise<void>((resolve, reject) =>
-      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-    );
-    files.push({ type, path, rows });
-  }
-  return files;
-}
-
-/**
- * The partner's side of an upload, run in a process of its own (as it runs on another machine): streams the
- * file to the API as a CSV batch and prints the status and body as JSON. Plain JavaScript for `node -e`.
- */
-const UPLOADER = `
-const { request } = require('node:http');
-const { createReadStream, statSync } = require('node:fs');
-const [port, token, path] = process.argv.slice(1);
-const req = request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/api/v1/signal-batches',
-  headers: { authorization: 'Bearer ' + token, 'content-type': 'text/csv; charset=utf-8',
-    'content-length': statSync(path).size } }, (res) => {
-  let body = '';
-  res.setEncoding('utf8');
-  res.on('data', (c) => { body += c; });
-  res.on('end', () => process.stdout.write(JSON.stringify({ status: res.statusCode, body })));
-});
-req.on('error', (err) => { process.stderr.write(String(err)); process.exit(1); });
-createReadStream(path).pipe(req);
-`;
-
-/** Streams a file as a CSV batch to the API from a separate process; resolves with the response. */
-function upload(port: number, token: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', UPLOADER, String(port), token, path], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      err += c;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as { status: number; body: string });
-      else reject(new Error(`upload of ${path} failed: ${err.slice(0, 300)}`));
-    });
-  });
-}
-
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-
-/** Prints `describe()` every `everyMs` with the seconds since `since`, until stopped (long phases show progress). */
-function progress(describe: () => Promise<string>, since: number, everyMs = 2_000): { stop(): void } {
-  let stopped = false;
-  const timer = setInterval(() => {
-    describe()
-      .then((text) => {
-        if (!stopped)
-          process.stdout.write(`    ${((performance.now() - since) / 1000).toFixed(0)} s: ${text}\n`);
-      })
-      .catch(() => {});
-  }, everyMs);
-  return {
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
-}
 
 /**
  * CPU time (ms) the PostgreSQL backends of database `name` have used, from /proc (same machine only; 0
@@ -233,7 +97,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : 0;
 
     process.stdout.write(`Generating ${ROWS.toLocaleString('en-US')} signals ...\n`);
-    const files = await generate(dir);
+    const files = await generateMonth({ rows: ROWS, dir, mix: MIX });
     const tokens = new Map<string, string>();
     for (const { type } of files) {
       const partnerId = await ensurePartner(db, `Bench ${type}`, type);
@@ -264,7 +128,7 @@ async function main(): Promise<void> {
       return `${n.toLocaleString('en-US')} rows committed, RSS ${mib(process.memoryUsage().rss)}`;
     }, t0);
     const send = async (file: (typeof files)[number]) => {
-      const res = await upload(port, tokens.get(file.type)!, file.path);
+      const res = await uploadCsvBatch(port, tokens.get(file.type)!, file.path);
       if (res.status !== 202)
         throw new Error(`upload of ${file.type} answered ${res.status}: ${res.body.slice(0, 300)}`);
       const body = JSON.parse(res.body) as typeof totals;
