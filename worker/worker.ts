@@ -28,6 +28,14 @@ export interface CaseWorkerOptions {
   overrides?: Partial<WorkerOptions>;
 }
 
+/**
+ * Worker options sized for a month of signals on a small machine (see docs/benchmarks.md); the benchmark's
+ * empty-workflow baseline runs with the same ones.
+ */
+export const CASE_WORKER_TUNING = {
+  shutdownGraceTime: '10 seconds',
+} satisfies Partial<WorkerOptions>;
+
 /** Creates (not yet runs) the case worker. */
 export async function createCaseWorker(options: CaseWorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -38,7 +46,7 @@ export async function createCaseWorker(options: CaseWorkerOptions): Promise<Work
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
     activities: createCaseActivities({ db: options.db, channel: options.channel }),
-    shutdownGraceTime: '10 seconds',
+    ...CASE_WORKER_TUNING,
     interceptors: { activity: [activityFailureLogging(options.logger)] },
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...options.overrides,
