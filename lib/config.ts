@@ -23,7 +23,7 @@ const envSchema = z.object({
   HTTP_PORT: port.default(3000),
   DATA_DIR: z.string().min(1).default('data'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(4).max(200).default(20),
   EMBEDDED_DB_PORT: port.default(54329),
   TEMPORAL_ADDRESS: z
     .string()
