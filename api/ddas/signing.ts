@@ -249,6 +249,16 @@ function time(date: Date): Buffer {
     : der(0x18, Buffer.from(`${iso}Z`));
 }
 
+/**
+ * A certificate serial from random bytes: positive (top bit clear) and in DER's minimal form (first byte
+ * never 0, which a parser refuses as "illegal padding" when the next byte is below 0x80: 1 start in 128).
+ */
+export function serialNumber(random: Buffer): Buffer {
+  const serial = Buffer.from(random);
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
+  return serial;
+}
+
 /** A self-signed RSA 2048 certificate (sha256WithRSAEncryption), valid for `days`, as PEM strings. */
 export function generateSelfSigned(
   commonName: string,
@@ -267,8 +277,7 @@ export function generateSelfSigned(
     sequence(oid('2.5.29.15'), der(0x01, Buffer.from([0xff])), octets(der(0x03, Buffer.from([0x07, 0x80])))),
     sequence(oid('2.5.29.14'), octets(octets(keyId))),
   );
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
+  const serial = serialNumber(randomBytes(16));
   const tbs = sequence(
     explicit(0, integer(Buffer.from([2]))),
     integer(serial),
