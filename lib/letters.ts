@@ -6,6 +6,7 @@ import { letterChannelFromConfig, mailFromConfig, outboxFromConfig } from '../ac
 import type { LetterChannel } from '../activities/letters/letter-channel.js';
 import { type Mailer, smtpMailer } from '../activities/letters/mailer.js';
 import { startManifestWriter } from '../activities/letters/print-outbox.js';
+import { createRenderPool } from '../activities/letters/render-pool.js';
 import type { Db } from '../db/database.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -48,7 +49,10 @@ export async function startLetterServices(
       const m = mailer;
       stops.push(async () => m.close());
     }
-    const channel = letterChannelFromConfig(config, db, mailer);
+    // PDFs are drawn in a thread of their own, so a month of letters leaves this event loop free.
+    const renderPool = createRenderPool();
+    stops.push(() => renderPool.close());
+    const channel = letterChannelFromConfig(config, db, mailer, renderPool.render);
     const writer = startManifestWriter({
       db,
       outbox: outboxFromConfig(config),

@@ -5,7 +5,7 @@
  */
 import { type Addressee, fullName } from './addressing.js';
 import type { Municipality } from './municipality.js';
-import { renderPdf } from './render-pdf.js';
+import { type RenderInput, renderPdf } from './render-pdf.js';
 import {
   type Block,
   fillTemplate,
@@ -61,6 +61,7 @@ export function countPages(pdf: Buffer): number {
 export async function composeDocument(
   templates: TemplateStore,
   input: ComposeInput,
+  render: (input: RenderInput) => Promise<Buffer> = renderPdf,
 ): Promise<ComposedDocument> {
   const { municipality } = input;
   const timeZone = input.timeZone ?? 'Europe/Amsterdam';
@@ -77,7 +78,7 @@ export async function composeDocument(
       input.recontactAt === null ? 'de afgesproken datum' : dutchDate(input.recontactAt, timeZone),
     kenmerk: input.reference,
   });
-  const pdf = await renderPdf({
+  const pdf = await render({
     kind: input.template === 'card' ? 'card' : 'letter',
     template: filled,
     addressee: input.addressee,

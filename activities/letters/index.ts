@@ -9,6 +9,7 @@ import { createLetterChannel, type LetterChannel } from './letter-channel.js';
 import type { Mailer } from './mailer.js';
 import { type Municipality, resolveFont } from './municipality.js';
 import { folderOutbox, type PrintOutbox } from './print-outbox.js';
+import type { RenderInput } from './render-pdf.js';
 import { openTemplates } from './templates.js';
 
 export { createLetterChannel, type LetterChannel } from './letter-channel.js';
@@ -40,8 +41,14 @@ export function outboxFromConfig(config: Config): PrintOutbox {
 }
 
 /** The channel as configured; templates are validated now, so a broken template stops the start. */
-export function letterChannelFromConfig(config: Config, db: Db, mailer: Mailer | null): LetterChannel {
+export function letterChannelFromConfig(
+  config: Config,
+  db: Db,
+  mailer: Mailer | null,
+  render?: (input: RenderInput) => Promise<Buffer>,
+): LetterChannel {
   return createLetterChannel({
+    ...(render ? { render } : {}),
     db,
     templates: openTemplates(config.LETTER_TEMPLATES_DIR),
     municipality: municipalityFromConfig(config),

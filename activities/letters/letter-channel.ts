@@ -23,6 +23,7 @@ import { composeDocument, referenceOf, toHtml, toPlainText } from './compose.js'
 import { composeEmail, failureCode, isBounce, type Mailer } from './mailer.js';
 import type { Municipality } from './municipality.js';
 import { dayOf, type PrintOutbox } from './print-outbox.js';
+import type { RenderInput } from './render-pdf.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateStore } from './templates.js';
 
 export interface LetterChannelOptions {
@@ -36,6 +37,8 @@ export interface LetterChannelOptions {
   emailReplacesLetter?: boolean;
   now?: () => Date;
   timeZone?: string;
+  /** Draws the PDF; default in this thread (`renderPdf`), in a worker process a render pool (render-pool.ts). */
+  render?: (input: RenderInput) => Promise<Buffer>;
   /** Test points: a test kills the process here to prove a retry sends nothing twice. */
   hooks?: {
     rendered?(input: OutboundInput): Promise<void> | void;
@@ -214,15 +217,19 @@ export function createLetterChannel(options: LetterChannelOptions): LetterChanne
       // the confirmation speaks of "de afgesproken datum".
       const recontactAt = template === 'recontactConfirmation' ? (input.recontactAt ?? null) : null;
       const reference = referenceOf(input.caseId);
-      const document = await composeDocument(templates, {
-        template,
-        addressee,
-        municipality,
-        reference,
-        at,
-        recontactAt,
-        timeZone,
-      });
+      const document = await composeDocument(
+        templates,
+        {
+          template,
+          addressee,
+          municipality,
+          reference,
+          at,
+          recontactAt,
+          timeZone,
+        },
+        options.render,
+      );
       await hooks.rendered?.(input);
       // Rendering takes a while: an objection registered meanwhile still stops the letter and its e-mail.
       if (await residentObjected(db, input.caseKey)) {
