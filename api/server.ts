@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { type Config, loadConfig } from '../lib/config.js';
+import type { IntakePriority } from '../lib/intake-priority.js';
 import type { Logger } from '../lib/logger.js';
 import { loadPolicies } from '../lib/policy.js';
 import type { OutreachPolicy } from '../workflows/policy.js';
@@ -26,6 +27,8 @@ export interface ApiDependencies {
   db: Db;
   /** Partner intake's own pool (see db/pools.ts); default `db`. */
   intakeDb?: Db;
+  /** Told of each delivery while it is received, so this process's dispatcher gives way (lib/intake-priority.ts). */
+  intakePriority?: IntakePriority;
   temporal: Client;
   logger?: Logger;
   taskQueue: string;

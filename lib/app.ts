@@ -14,6 +14,7 @@ import { failAbandonedBatches } from '../db/repositories/batches.js';
 import { startDispatcher } from '../worker/dispatcher.js';
 import { createCaseWorker } from '../worker/worker.js';
 import type { Config } from './config.js';
+import { IntakePriority } from './intake-priority.js';
 import { startLetterServices } from './letters.js';
 import type { Logger } from './logger.js';
 import { createEncryptionCodec, loadPayloadKey } from './payload-codec.js';
@@ -61,6 +62,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     stops.push(() => pools.destroy());
     const db = pools.pages;
     await migrateToLatest(db);
+    const intakePriority = new IntakePriority();
     const dataConverter = {
       payloadCodecs: [
         createEncryptionCodec(
@@ -115,6 +117,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         policyFor,
         logger,
         concurrency: 2,
+        holding: () => intakePriority.holding(),
       });
       stops.push(() => dispatcher.stop());
     }
@@ -127,6 +130,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
       const server = await buildServer({
         db,
         intakeDb: pools.intake,
+        intakePriority,
         temporal,
         logger,
         taskQueue: config.TEMPORAL_TASK_QUEUE,

@@ -55,6 +55,8 @@ export interface DispatcherOptions extends Pick<ObjectionDispatchOptions, 'objec
   handOverConcurrency?: number;
   /** How long a pass's claim lasts (default CLAIM_LEASE_MS). */
   claimLeaseMs?: number;
+  /** While this says so, no pass starts (partners' deliveries first: lib/intake-priority.ts). */
+  holding?: () => boolean;
 }
 
 /** Rent arrears go to the wijkteam, everything else to the debt team (Team Schulddienstverlening). */
@@ -274,6 +276,10 @@ export function startDispatcher(options: DispatcherOptions & { intervalMs?: numb
   const wakers = new Set<() => void>();
   const runLoop = async () => {
     while (!stopped) {
+      if (options.holding?.()) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
       let busy = false;
       try {
         busy = (await dispatchPending(options)) > 0;

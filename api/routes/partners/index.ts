@@ -387,7 +387,12 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
         }
         let result: Awaited<ReturnType<typeof acceptBatch>>;
         try {
-          result = await acceptBatch(contextOf(request), isCsv ? 'csv' : 'json', rows, { maxRows });
+          const ended = deps.intakePriority?.begin();
+          try {
+            result = await acceptBatch(contextOf(request), isCsv ? 'csv' : 'json', rows, { maxRows });
+          } finally {
+            ended?.();
+          }
         } catch (err) {
           if (err instanceof DeliveryError) {
             const stored = storedBeforeFailure(err);
