@@ -34,6 +34,10 @@ export interface CaseWorkerOptions {
  */
 export const CASE_WORKER_TUNING = {
   shutdownGraceTime: '10 seconds',
+  // The SDK's default sizes the sticky cache by the heap (about 2,300 workflows here, over 1 GiB). A case
+  // spends weeks between steps, and replaying its short history after eviction costs little, so memory is
+  // bounded by this cache, not by the number of open cases.
+  maxCachedWorkflows: 500,
 } satisfies Partial<WorkerOptions>;
 
 /** Creates (not yet runs) the case worker. */

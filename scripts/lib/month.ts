@@ -28,6 +28,15 @@ export const MONTH_MIX: PartnerMix = [
   ['CAK Zorgverzekeringen', 0.01],
 ];
 
+/** A fictitious partner organisation for each partner type of `MONTH_MIX`. */
+export const MONTH_PARTNER_NAMES: Readonly<Record<string, string>> = {
+  Zorg: 'Zorgverzekeraar Noordkop',
+  Huur: 'Woonstichting Polderwijk',
+  Energie: 'Energie Kop van Noord-Holland',
+  Water: 'Waterbedrijf Noordkop',
+  'CAK Zorgverzekeringen': 'CAK',
+};
+
 export interface MonthOptions {
   rows: number;
   /** Folder the files are written to. */
@@ -66,11 +75,12 @@ export function bsnOf(i: number): string {
 }
 
 /**
- * Fictitious resident number i (deterministic): 70% with BSN, the rest matched on address. Unless
+ * The CSV cells from `bsn` on of fictitious resident number i (deterministic; distinct numbers are distinct
+ * residents, the surname carries the number): 70% with BSN, the rest matched on address. Unless
  * `validPostcodes`, about 1.2% get a postcode with a letter pair Dutch postcodes never use (SA, SD, SS),
  * which intake rejects: the intake benchmark's month has always had them.
  */
-function residentCells(i: number, validPostcodes: boolean): string[] {
+export function residentCells(i: number, validPostcodes: boolean): string[] {
   const withBsn = i % 10 < 7;
   let letters = `${String.fromCharCode(65 + (i % 20))}${String.fromCharCode(66 + ((i >> 3) % 20))}`;
   if (validPostcodes && /^S[ADS]$/.test(letters))
