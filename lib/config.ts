@@ -143,6 +143,28 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The variables whose wrong value a configuration error may repeat: ports, levels, sizes and codes. Any
+ * other may be a secret (MATCHING_SECRET, DDAS_CLIENT_SECRET, PAYLOAD_ENCRYPTION_KEY) or carry one (a URL
+ * or address with a password), and a start-up error ends up in logs.
+ */
+const SHOWN_WHEN_WRONG = new Set<keyof typeof envSchema.shape>([
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+  'HTTP_PORT',
+  'DATABASE_POOL_MAX',
+  'EMBEDDED_DB_PORT',
+  'TEMPORAL_DEV_PORT',
+  'TEMPORAL_UI_PORT',
+  'MUNICIPALITY_CODE',
+  'DEMO_SMTP_PORT',
+  'EMAIL_REPLACES_LETTER',
+  'INTAKE_MAX_BODY_BYTES',
+  'INTAKE_MAX_ROWS',
+  'DDAS_MOUNT_PATH',
+  'DDAS_REQUEST_SIGNATURE',
+]);
+
 /** Reads and validates the configuration; empty strings count as unset. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -150,9 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '(environment)');
-    // Show what was given, except for the URLs which may carry a password.
-    const given =
-      name === 'DATABASE_URL' || name === 'SMTP_URL' ? '' : ` (got ${JSON.stringify(cleaned[name])})`;
+    const shown = (SHOWN_WHEN_WRONG as ReadonlySet<string>).has(name);
+    const given = shown ? ` (got ${JSON.stringify(cleaned[name])})` : '';
     return `  ${name}: ${issue.message}${given}`;
   });
   throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -1,6 +1,6 @@
 /** Demo users for `npm start` (development only): one per role, password printed at start. */
 import type { Db } from '../../db/database.js';
-import { createUserIfMissing } from '../../db/repositories/users.js';
+import { createUserIfMissing, userExists } from '../../db/repositories/users.js';
 import { hashPassword } from './password.js';
 
 export const DEMO_PASSWORD = 'demo-wachtwoord';
@@ -36,6 +36,8 @@ export const DEMO_USERS = [
 /** Creates the demo users that do not exist yet; returns lines to print. */
 export async function seedDemoUsers(db: Db): Promise<string[]> {
   for (const u of DEMO_USERS) {
+    // A hash takes about a second (password.ts): none for the users a previous start created.
+    if (await userExists(db, u.username)) continue;
     await createUserIfMissing(db, {
       username: u.username,
       displayName: u.displayName,

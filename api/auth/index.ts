@@ -3,9 +3,10 @@
  * replace the password login: everything else only uses `registerAuth`, `requireUser` and `request.user`.
  *
  * Sessions live in PostgreSQL (any API process can serve any request); the cookie is a random secret,
- * Secure, HttpOnly, SameSite=Lax, and the table holds only its SHA-256. Every state-changing request of a
- * signed-in user must carry the session's CSRF token (form field `_csrf` or header `x-csrf-token`), and a
- * cross-site `Origin` is refused outright.
+ * Secure, HttpOnly, SameSite=Lax, and the table holds only its SHA-256. A session ends after 30 minutes
+ * without a request and in any case 10 hours after sign-in; every sign-in removes the expired ones. Every
+ * state-changing request of a signed-in user must carry the session's CSRF token (form field `_csrf` or
+ * header `x-csrf-token`), and a cross-site or unreadable `Origin` is refused outright.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
@@ -13,13 +14,16 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Db } from '../../db/database.js';
 import {
+  deleteExpiredSessions,
   deleteSession,
   findActiveUserByUsername,
   findSession,
   insertSession,
+  moveSessionExpiry,
+  setPasswordHash,
 } from '../../db/repositories/users.js';
 import { html, page, registerWebAssets } from '../web/layout.js';
-import { verifyPassword } from './password.js';
+import { hashPassword, needsRehash, verifyPassword } from './password.js';
 
 export { hashPassword } from './password.js';
 
@@ -55,15 +59,29 @@ interface AuthState {
   cookieName: string;
   secure: boolean;
   sessionMs: number;
+  idleMs: number;
+  now: () => Date;
 }
 
 export interface AuthOptions {
   db: Db;
   /** Secure cookies (default true; browsers accept them on http://localhost and 127.0.0.1 too). */
   secureCookies?: boolean;
-  /** Session lifetime, default 10 hours (a working day). */
+  /** Absolute session lifetime, default 10 hours (a working day). */
   sessionHours?: number;
+  /** Idle timeout: a session unused this long ends, default 30 minutes. */
+  idleMinutes?: number;
+  /** The clock (tests move it). */
+  now?: () => Date;
 }
+
+/** Where a signed-in user goes when the login was not asked for a page of its own. */
+const DEFAULT_PAGE = '/taken';
+/**
+ * A session's expiry moves only by at least this much, so a burst of requests costs one write: the idle
+ * timeout is 30 minutes minus at most this.
+ */
+const EXPIRY_STEP_MS = 60_000;
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -89,32 +107,36 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
     secure,
     cookieName: secure ? '__Host-vs_session' : 'vs_session',
     sessionMs: (options.sessionHours ?? 10) * 3_600_000,
+    idleMs: (options.idleMinutes ?? 30) * 60_000,
+    now: options.now ?? (() => new Date()),
   });
   app.decorateRequest('user', null);
   if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie);
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(fastifyFormbody);
   await registerWebAssets(app);
 
-  // A cross-site form post never reaches a handler, signed in or not.
+  // A cross-site form post never reaches a handler, signed in or not; nor one whose Origin is unreadable
+  // ('null' included), as its site cannot be told.
   app.addHook('onRequest', async (request, reply) => {
     if (!UNSAFE_METHODS.has(request.method)) return;
     const origin = request.headers.origin;
-    if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host) {
+    if (origin && !originMatchesHost(origin, request.headers.host)) {
       return reply.code(403).send({ error: 'cross-site request refused' });
     }
-    if (origin === 'null') return reply.code(403).send({ error: 'cross-site request refused' });
   });
 
   app.get('/login', async (request, reply) => {
     const query = request.query as { next?: string; fout?: string };
-    return reply.type('text/html; charset=utf-8').send(loginPage(safeNext(query.next), query.fout === '1'));
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(loginPage(safeNext(query.next, originOf(request)), query.fout === '1'));
   });
 
   app.post('/login', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const username = typeof body.username === 'string' ? body.username.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    const next = safeNext(typeof body.next === 'string' ? body.next : undefined);
+    const next = safeNext(typeof body.next === 'string' ? body.next : undefined, originOf(request));
     const user = username ? await findActiveUserByUsername(options.db, username) : undefined;
     const ok = await verifyPassword(password, user?.password_hash);
     if (!user || !ok) {
@@ -124,13 +146,20 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
         .type('text/html; charset=utf-8')
         .send(loginPage(next, true, username));
     }
+    // Made with older, weaker parameters: replaced now that the password is at hand.
+    if (needsRehash(user.password_hash)) {
+      await setPasswordHash(options.db, user.id, await hashPassword(password));
+    }
     const secret = randomBytes(32).toString('base64url');
     const state = app.vsAuth;
+    const now = state.now();
+    await deleteExpiredSessions(options.db, now);
     await insertSession(options.db, {
       idHash: sha256(secret),
       userId: user.id,
       csrfToken: randomBytes(24).toString('base64url'),
-      expiresAt: new Date(Date.now() + state.sessionMs),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + Math.min(state.idleMs, state.sessionMs)),
     });
     request.log.info({ event: 'login', userId: user.id }, 'signed in');
     reply.setCookie(state.cookieName, secret, {
@@ -151,9 +180,37 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
   });
 }
 
-/** Only local paths after login, never another site. */
-function safeNext(next: string | undefined): string {
-  return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/taken';
+/** The origin this request was sent to, as the browser sees it (`http://host:port`). */
+function originOf(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+/** Whether an `Origin` header names the site of `host`; false for one that cannot be read. */
+function originMatchesHost(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The page to go to after sign-in: `next` as a path on this site, else the default page. Resolved the way
+ * a browser resolves it (`new URL` drops tabs and line breaks and reads `\` as `/`), so `/\t/example.org`
+ * is seen as the other site `//example.org` it is.
+ */
+function safeNext(next: string | undefined, origin: string): string {
+  if (!next) return DEFAULT_PAGE;
+  try {
+    const base = new URL(origin);
+    const url = new URL(next, base);
+    if (url.origin !== base.origin || !url.pathname.startsWith('/') || url.pathname.startsWith('//')) {
+      return DEFAULT_PAGE;
+    }
+    return `${url.pathname}${url.search}${url.hash}`;
+  } catch {
+    return DEFAULT_PAGE;
+  }
 }
 
 function loginPage(next: string, failed: boolean, username = ''): string {
@@ -180,8 +237,16 @@ async function loadUser(request: FastifyRequest): Promise<SessionUser | null> {
   const state = request.server.vsAuth;
   const secret = request.cookies[state.cookieName];
   if (!secret) return null;
-  const row = await findSession(state.db, sha256(secret), new Date());
+  const idHash = sha256(secret);
+  const now = state.now();
+  const row = await findSession(state.db, idHash, now);
   if (!row) return null;
+  // Used now: the idle timeout starts again, up to the absolute end of the session. (A session made
+  // before there was an idle timeout has a later expiry, which this brings forward.)
+  const expiresAt = Math.min(now.getTime() + state.idleMs, row.createdAt.getTime() + state.sessionMs);
+  if (Math.abs(expiresAt - row.expiresAt.getTime()) >= EXPIRY_STEP_MS) {
+    await moveSessionExpiry(state.db, idHash, new Date(expiresAt), now);
+  }
   request.user = {
     id: row.userId,
     username: row.username,

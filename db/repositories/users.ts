@@ -46,10 +46,15 @@ export async function userExists(db: Db, username: string): Promise<boolean> {
   return row !== undefined;
 }
 
+/** Replaces a user's password hash (e.g. with stronger parameters after a sign-in). */
+export async function setPasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+}
+
 /** Stores a new session. */
 export async function insertSession(
   db: Db,
-  session: { idHash: string; userId: string; csrfToken: string; expiresAt: Date },
+  session: { idHash: string; userId: string; csrfToken: string; createdAt: Date; expiresAt: Date },
 ): Promise<void> {
   await db
     .insertInto('user_sessions')
@@ -57,6 +62,7 @@ export async function insertSession(
       id_hash: session.idHash,
       user_id: session.userId,
       csrf_token: session.csrfToken,
+      created_at: session.createdAt,
       expires_at: session.expiresAt,
     })
     .execute();
@@ -74,12 +80,23 @@ export async function findSession(db: Db, idHash: string, now: Date) {
       'users.roles',
       'users.teams',
       'user_sessions.csrf_token as csrfToken',
+      'user_sessions.created_at as createdAt',
       'user_sessions.expires_at as expiresAt',
     ])
     .where('user_sessions.id_hash', '=', idHash)
     .where('user_sessions.expires_at', '>', now)
     .where('users.active', '=', true)
     .executeTakeFirst();
+}
+
+/** Moves a session's expiry (its idle timeout starting again); an expired session stays expired. */
+export async function moveSessionExpiry(db: Db, idHash: string, expiresAt: Date, now: Date): Promise<void> {
+  await db
+    .updateTable('user_sessions')
+    .set({ expires_at: expiresAt })
+    .where('id_hash', '=', idHash)
+    .where('expires_at', '>', now)
+    .execute();
 }
 
 /** Ends a session (logout). */

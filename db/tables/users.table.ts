@@ -22,6 +22,7 @@ export interface UserSessionsTable {
   user_id: string;
   csrf_token: string;
   created_at: ColumnType<Date, Date | undefined, never>;
+  /** End of the idle timeout, moved on by use; never past `created_at` plus the absolute lifetime. */
   expires_at: Date;
 }
 export type UserSession = Selectable<UserSessionsTable>;

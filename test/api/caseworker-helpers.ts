@@ -10,14 +10,17 @@ import { residentRecord, storeTestSignal } from '../helpers/fixtures.js';
 import type { TestHarness } from '../helpers/temporal.js';
 
 export const PASSWORD = 'test-wachtwoord-123';
+// One hash for every test user: each takes about a second (api/auth/password.ts).
+let passwordHash: Promise<string> | undefined;
 
 /** A user with a unique name in the given teams and roles. */
 export async function makeUser(db: Db, roles: string[], teams: string[], prefix = 'mw'): Promise<string> {
   const username = `${prefix}-${randomUUID().slice(0, 8)}`;
+  passwordHash ??= hashPassword(PASSWORD);
   await createUserIfMissing(db, {
     username,
     displayName: `Test ${username}`,
-    passwordHash: await hashPassword(PASSWORD),
+    passwordHash: await passwordHash,
     roles,
     teams,
   });

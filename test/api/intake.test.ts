@@ -172,6 +172,33 @@ describe('POST /api/v1/signals', () => {
     }
   });
 
+  it('answers JSON that does not parse with a fixed Dutch message, never a piece of the body', async () => {
+    const p = await partnerWithToken();
+    const post = (url: string, payload: string) =>
+      server.inject({
+        method: 'POST',
+        url,
+        headers: { ...p.auth, 'content-type': 'application/json' },
+        payload,
+      });
+    const broken = '{"resident": {"surname": Fuzzkowski, "bsn": "111222333"}}';
+    for (const url of ['/api/v1/signals', '/api/v1/signal-batches']) {
+      const res = await post(url, broken);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json()).toEqual({
+        error: 'FST_ERR_CTP_INVALID_JSON_BODY',
+        message: 'de body is geen geldige JSON',
+      });
+      expect(res.body).not.toMatch(/Fuzzkowski|111222333|surname/);
+    }
+    const empty = await post('/api/v1/signals', '');
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toEqual({
+      error: 'FST_ERR_CTP_EMPTY_JSON_BODY',
+      message: 'de body is leeg; stuur JSON',
+    });
+  });
+
   it('answers 415 for a body that is not JSON, in Dutch', async () => {
     const p = await partnerWithToken();
     const post = (url: string, contentType: string, payload: string) =>
@@ -697,12 +724,39 @@ describe('POST /api/v1/signal-batches', () => {
     });
     expect(res.statusCode).toBe(422);
     expect(res.json().problems).toEqual([
-      { row: 1, field: 'achternaam', reason: 'onbekende kolom' },
+      { row: 1, field: 'kolom 9', reason: 'onbekende kolomnaam' },
       { row: 1, field: 'surname', reason: 'verplichte kolom ontbreekt' },
     ]);
     expect(
       await db.selectFrom('signal_batches').select('id').where('partner_id', '=', p.partnerId).execute(),
     ).toEqual([]);
+  });
+
+  it('names header cells that are no column name by position only: a CSV without its header row repeats none of its values', async () => {
+    const p = await partnerWithToken();
+    const row = (ref: string) =>
+      `${ref};2026-11-01;2026-08-01;412,50;nee;111222333;Fuzzkowski;;Zwaluw;1971-03-14;1761 AB;12;;Zwaluwstraat;Anna Paulowna`;
+    const res = await server.inject({
+      method: 'POST',
+      url: '/api/v1/signal-batches',
+      headers: { ...p.auth, 'content-type': 'text/csv' },
+      payload: `${row('H-1')}\n${row('H-2')}\n`,
+    });
+    expect(res.statusCode).toBe(422);
+    for (const value of ['H-1', '111222333', 'Fuzzkowski', 'Zwaluw', '1971-03-14', '1761', 'Anna Paulowna']) {
+      expect(res.body).not.toContain(value);
+    }
+    const answer = res.json();
+    expect(answer.message).toBe(
+      'de eerste regel van de levering is geen kopregel: zet de kolomnamen op de eerste regel',
+    );
+    expect(answer.problems).toEqual(
+      expect.arrayContaining([
+        { row: 1, field: 'kolom 1', reason: 'onbekende kolomnaam' },
+        { row: 1, field: 'kolom 15', reason: 'onbekende kolomnaam' },
+        { row: 1, field: 'surname', reason: 'verplichte kolom ontbreekt' },
+      ]),
+    );
   });
 
   it('refuses a repeated column, a row that is not UTF-8, and the rows past the row limit, each with its reason', async () => {
@@ -1003,6 +1057,24 @@ describe('GET /api/v1/partner-feedback', () => {
       url: `/api/v1/partner-feedback${since ? `?since=${encodeURIComponent(since)}` : ''}`,
       headers: p.auth,
     });
+
+  it('refuses a since outside the years 2000 to 9999 with 400 naming the field, and reads on at either end', async () => {
+    const p = await partnerWithToken();
+    for (const since of ['0000-01-01T00:00:00Z', '1999-12-31T23:59:59Z', '0001-01-01T00:00:00+01:00']) {
+      const res = await feedback(p, since);
+      expect(res.statusCode, since).toBe(400);
+      expect(res.json()).toEqual({
+        error: 'bad_request',
+        message: 'ongeldige parameter: since',
+        problems: [{ field: 'since', reason: 'moet een tijdstip tussen de jaren 2000 en 9999 zijn' }],
+      });
+    }
+    for (const since of ['2000-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z']) {
+      const res = await feedback(p, since);
+      expect(res.statusCode, since).toBe(200);
+      expect(res.json()).toEqual({ feedback: [], next: null });
+    }
+  });
 
   it("gives a partner its own feedback only, never another partner's", async () => {
     const a = await partnerWithToken();

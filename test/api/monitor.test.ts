@@ -129,6 +129,18 @@ describe('GET /api/v1/monitor', () => {
     }
   });
 
+  it('refuses a date outside the years 2000 to 9999 with 400 naming the field', async () => {
+    for (const [query, field] of [
+      ['from=0000-01-01&to=2026-01-01', 'from'],
+      ['to=0000-12-31', 'to'],
+      ['from=1999-12-31', 'from'],
+    ] as const) {
+      const res = await app.inject({ method: 'GET', url: `/api/v1/monitor?${query}` });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json(), query).toEqual({ error: `${field}: moet tussen de jaren 2000 en 9999 liggen` });
+    }
+  });
+
   it('offers every table as a CSV download', async () => {
     const res = await app.inject({ method: 'GET', url: `/api/v1/monitor/results.csv?${Q1}` });
     expect(res.statusCode).toBe(200);

@@ -28,6 +28,28 @@ describe('configuration', () => {
     expect(attempt).not.toThrow(/secret/);
   });
 
+  it('never repeats the given value of a secret, a key or an address, only of ports, levels and codes', () => {
+    const given = {
+      MATCHING_SECRET: 'kort-geheim-1',
+      DDAS_CLIENT_SECRET: 'kort-geheim-2',
+      PAYLOAD_ENCRYPTION_KEY: 'geen-base64-sleutel-3',
+      SMTP_URL: 'http://user:geheim-4@mail.example',
+      TEMPORAL_ADDRESS: 'user:geheim-5@temporal',
+      TEMPORAL_UI_URL: 'ftp://user:geheim-6@ui.example',
+      MUNICIPALITY_EMAIL: 'geen-adres-7',
+      HTTP_PORT: 'eighty',
+    };
+    let message = '';
+    try {
+      loadConfig(given);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of Object.keys(given)) expect(message).toContain(`${name}:`);
+    expect(message).not.toMatch(/geheim|sleutel|geen-adres/);
+    expect(message).toMatch(/HTTP_PORT: .*\(got "eighty"\)/);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', HTTP_PORT: '' }).HTTP_PORT).toBe(3000);
   });

@@ -21,10 +21,15 @@ export interface MonitorRouteDependencies {
 
 const MANAGER_ROLES = ['manager', 'teamlead', 'admin'] as const;
 
+// PostgreSQL refuses year 0, which Date takes; a monitor period outside these years is a typo.
 const isoDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
-  .refine((v) => !Number.isNaN(Date.parse(v)) && new Date(v).toISOString().startsWith(v), 'not a valid date');
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'verwacht een datum JJJJ-MM-DD')
+  .refine(
+    (v) => !Number.isNaN(Date.parse(v)) && new Date(v).toISOString().startsWith(v),
+    'is geen bestaande datum',
+  )
+  .refine((v) => v >= '2000-01-01' && v <= '9999-12-31', 'moet tussen de jaren 2000 en 9999 liggen');
 
 const monitorQuery = z
   .object({
@@ -33,7 +38,7 @@ const monitorQuery = z
     partnerType: z.enum(SIGNAALPARTNERS).optional(),
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, {
-    message: 'from must not be after to',
+    message: 'from mag niet na to liggen',
     path: ['from'],
   });
 
@@ -73,7 +78,7 @@ export async function registerMonitorRoutes(
     if (!parsed.success) return { error: parsed.error.issues[0] } as const;
     const to = parsed.data.to ?? today();
     const from = parsed.data.from ?? `${to.slice(0, 4)}-01-01`;
-    if (from > to) return { error: { path: ['from'], message: 'from must not be after to' } } as const;
+    if (from > to) return { error: { path: ['from'], message: 'from mag niet na to liggen' } } as const;
     const figures = await monitorFigures(
       deps.db,
       { municipality: deps.municipality, from, to, partnerType: parsed.data.partnerType },

@@ -11,7 +11,7 @@
  */
 import { type Readable, Transform } from 'node:stream';
 import type { RawRow } from './intake.js';
-import { headerProblems, type Problem, signalFromCells } from './signal-schema.js';
+import { CSV_HEADERS, headerProblems, type Problem, signalFromCells } from './signal-schema.js';
 
 /** Thrown for a delivery that cannot be read as a whole (413 too large, 422 unusable header). */
 export class DeliveryError extends Error {
@@ -252,7 +252,14 @@ export async function csvRows(body: Readable, maxBytes: number): Promise<AsyncGe
   const problems = headerProblems(headers);
   if (problems.length > 0) {
     limited.destroy();
-    throw new DeliveryError(422, 'de kopregel van de levering is ongeldig', problems);
+    const noHeader = !headers.some((h) => CSV_HEADERS.includes(h));
+    throw new DeliveryError(
+      422,
+      noHeader
+        ? 'de eerste regel van de levering is geen kopregel: zet de kolomnamen op de eerste regel'
+        : 'de kopregel van de levering is ongeldig',
+      problems,
+    );
   }
   records = records.slice(1);
 

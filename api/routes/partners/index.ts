@@ -41,7 +41,11 @@ const problemSchema = z.object({
     .int()
     .optional()
     .describe('JSON: position in `signals` (1-based); CSV: line in the file (header = 1)'),
-  field: z.string().describe('field path, e.g. `resident.bsn` (CSV: the column name)'),
+  field: z
+    .string()
+    .describe(
+      'field path, e.g. `resident.bsn` (CSV: the column name; `kolom <n>` for a header cell that is no column name)',
+    ),
   reason: z.string().describe('why the value was refused (Dutch); never the value itself'),
 });
 const errorSchema = z.object({
@@ -94,8 +98,16 @@ const batchReportSchema = countsSchema.extend({
     .describe('accepted signals about a resident this partner reported in an earlier month'),
   rejectedRows: z.array(problemSchema.required({ row: true })),
 });
+/** The years an instant from a partner may name: PostgreSQL refuses year 0, and later ones mean a typo. */
+const YEARS = { min: 2000, max: 9999 } as const;
 const feedbackQuerySchema = z.strictObject({
-  since: z.iso.datetime({ offset: true, error: 'moet een tijdstip zijn (ISO 8601)' }).optional(),
+  since: z.iso
+    .datetime({ offset: true, error: 'moet een tijdstip zijn (ISO 8601)' })
+    // The first four characters of an ISO 8601 instant are its year.
+    .refine((v) => Number(v.slice(0, 4)) >= YEARS.min && Number(v.slice(0, 4)) <= YEARS.max, {
+      error: `moet een tijdstip tussen de jaren ${YEARS.min} en ${YEARS.max} zijn`,
+    })
+    .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 const feedbackSchema = z.object({
@@ -171,6 +183,19 @@ function stoppedPartWay(kind: 'busy' | 'internal', counts: DeliveryCounts): stri
     `de levering is afgebroken omdat ${why}; ${kept}. Stuur de levering over enkele minuten opnieuw; ` +
     'verwerkte rijen worden dan gemeld als dubbel'
   );
+}
+
+/**
+ * The message of a client error raised before the handler ran, in Dutch and fixed: never the error's own
+ * message, as a JSON parser's quotes the body around the fault (Node's `JSON.parse`: `Unexpected token ...,
+ * "{"surname": Fuzzkowski..." is not valid JSON`), and Fastify's are English.
+ */
+function clientErrorMessage(error: FastifyError): string {
+  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'de body is leeg; stuur JSON';
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+    return 'de body is geen geldige JSON';
+  }
+  return 'het verzoek kan niet worden verwerkt';
 }
 
 function sendProblems(
@@ -249,8 +274,9 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
       // Raised before the handler ran: nothing of the body was stored.
       if (status === 413) return sendProblems(reply, 413, tooLarge(request.routeOptions.bodyLimit), []);
       if (status === 415) return unsupportedMediaType(reply, request.routeOptions.url);
-      // Fastify's own messages (bad JSON, unsupported media type) name no values from the body.
-      return reply.code(status).send({ error: error.code ?? 'bad_request', message: error.message });
+      return reply
+        .code(status)
+        .send({ error: error.code ?? 'bad_request', message: clientErrorMessage(error) });
     });
 
     scope.addHook('onRequest', async (request, reply) => {
@@ -487,7 +513,17 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
             field: i.code === 'unrecognized_keys' ? i.keys.join(',') : i.path.join('.'),
             reason: i.code === 'unrecognized_keys' ? 'onbekende parameter' : i.message,
           }));
-          return sendProblems(reply, 400, 'ongeldige parameters', problems);
+          // Only the documented names in the message; unknown ones are the partner's own text.
+          const named = [
+            ...new Set(
+              parsed.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? [] : [i.path.join('.')])),
+            ),
+          ];
+          const message =
+            named.length === 0
+              ? 'ongeldige parameters'
+              : `ongeldige parameter${named.length > 1 ? 's' : ''}: ${named.join(', ')}`;
+          return sendProblems(reply, 400, message, problems);
         }
         return partnerFeedback(intakeDb, request.partner!.partnerId, parsed.data);
       },

@@ -462,13 +462,17 @@ const REQUIRED_HEADERS = [
   'city',
 ];
 
-/** Problems with a CSV header row (unknown, missing or repeated columns); empty when usable. */
+/**
+ * Problems with a CSV header row (unknown, missing or repeated columns); empty when usable. An unknown
+ * column is named by its position, never by its text: a file without its header row has a resident's
+ * name, BSN or e-mail address there.
+ */
 export function headerProblems(headers: readonly string[]): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   headers.forEach((h, i) => {
     if (!CSV_HEADERS.includes(h))
-      problems.push({ row: 1, field: h || `kolom ${i + 1}`, reason: 'onbekende kolom' });
+      problems.push({ row: 1, field: `kolom ${i + 1}`, reason: 'onbekende kolomnaam' });
     else if (seen.has(h)) problems.push({ row: 1, field: h, reason: 'kolom komt twee keer voor' });
     seen.add(h);
   });
