@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname } from 'node:path';
 
 export interface SupervisedOptions {
@@ -24,6 +25,8 @@ export interface SupervisedOptions {
   env?: NodeJS.ProcessEnv;
   /** Each line the child writes to stdout or stderr. */
   onOutput?: (line: string) => void;
+  /** A CPU priority below the app's (nice 1..19): background work that must not slow pages down. */
+  nice?: number;
 }
 
 export interface Supervised {
@@ -90,6 +93,13 @@ export function spawnSupervised(options: SupervisedOptions): Supervised {
       resolve();
     });
   });
+  if (options.nice && child.pid !== undefined) {
+    try {
+      os.setPriority(child.pid, options.nice);
+    } catch {
+      // Not allowed here: it runs at the app's priority, which is only slower for pages under load.
+    }
+  }
   if (options.pidFile && child.pid !== undefined) {
     mkdirSync(dirname(options.pidFile), { recursive: true });
     writeFileSync(options.pidFile, `${child.pid}\n`);

@@ -106,6 +106,8 @@ export async function startDevServer(options: DevServerOptions, timeoutMs = 60_0
     command: options.cli,
     args: devServerArgs(options),
     deathSignal: 'SIGTERM',
+    // Cases may wait a moment; a partner's delivery or a caseworker's page should not (docs: benchmarks).
+    nice: 10,
     ...(pidFile ? { pidFile } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   });
