@@ -47,7 +47,7 @@ import {
   type NpmStart,
   type SystemEnvironment,
   startNpmStart,
-  stopLeftovers,
+  stopRun,
   untilHealthy,
 } from './lib/system.js';
 import { LatencyLog, sleep, within } from './lib/timing.js';
@@ -129,13 +129,7 @@ class Bench {
       await this.health?.stop();
       await this.db?.destroy().catch(() => {});
       this.db = null;
-      for (const start of this.started) {
-        if (start.hasExited()) continue;
-        this.known.push(...treeOf(start.pid));
-        if (!(await start.interrupt(LIMITS.stop))) out(`  npm start (pid ${start.pid}) did not stop in time`);
-      }
-      const killed = await stopLeftovers(this.known, this.system.dataDir);
-      if (killed > 0) out(`  ${killed} processes of this run had to be killed at the end`);
+      await stopRun(this.started, this.known, this.system.dataDir, LIMITS.stop, out);
       if (process.env.BENCH_KEEP === '1') out(`  kept ${this.work}`);
       else rmSync(this.work, { recursive: true, force: true });
     })();

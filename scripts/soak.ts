@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_PASSWORD, DEMO_USERS } from '../api/auth/demo-users.js';
 import type { Db } from '../db/database.js';
 import { generateMonth, MONTH_MIX, type MonthFile } from './lib/month.js';
+import { batchLine } from './lib/month-report.js';
 import { type Probe, startProbe } from './lib/probe.js';
 import { type ProcessInfo, treeOf } from './lib/processes.js';
 import { openSystemDatabase, type SignalCounts, signalCounts } from './lib/signal-counts.js';
@@ -34,7 +35,7 @@ import {
   processesLeft,
   type SystemEnvironment,
   startNpmStart,
-  stopLeftovers,
+  stopRun,
   untilHealthy,
   waitForHealth,
 } from './lib/system.js';
@@ -141,13 +142,7 @@ class Soak {
       await Promise.all(this.probes.map((p) => p.stop()));
       await this.db?.destroy().catch(() => {});
       this.db = null;
-      for (const start of this.started) {
-        if (start.hasExited()) continue;
-        this.known.push(...treeOf(start.pid));
-        if (!(await start.interrupt(LIMITS.stop))) out(`  npm start (pid ${start.pid}) did not stop in time`);
-      }
-      const killed = await stopLeftovers(this.known, this.system.dataDir);
-      if (killed > 0) out(`  ${killed} processes of this run had to be killed at the end`);
+      await stopRun(this.started, this.known, this.system.dataDir, LIMITS.stop, out);
       if (process.env.SOAK_KEEP === '1') out(`  kept ${this.work}`);
       else rmSync(this.work, { recursive: true, force: true });
     })();
@@ -420,14 +415,7 @@ function report(r: {
     '',
     `Soak: ${int(ROWS)} rows in ${batches.length} CSV batches sent at the same time, npm start's embedded defaults`,
     '  batches:',
-    ...batches.map((b) => {
-      const c = b.counts;
-      const counts = c
-        ? `received ${int(c.received)}, accepted ${int(c.accepted)}, duplicate ${int(c.duplicate)}, rejected ${int(c.rejected)}`
-        : (b.error ?? '');
-      const when = b.answeredAfter === null ? '' : ` after ${seconds(b.answeredAfter)}`;
-      return `    ${b.file.type.padEnd(22)} ${int(b.file.rows).padStart(7)} rows  ${b.status ?? 'no answer'}${when}  ${counts}`;
-    }),
+    ...batches.map(batchLine),
     `  accepted                ${acceptRate === null ? 'not measured (not every batch got 202)' : `${int(Math.round(acceptRate))} rows/s`}` +
       ` (all rows / first post to last 202)  goal >= ${int(GOALS.acceptRowsPerS)}: ${verdict(acceptRate !== null && acceptRate >= GOALS.acceptRowsPerS)}`,
     `  GET /health             ${latency(health)} (${soak.health.describeOutcomes()})  ` +

@@ -25,6 +25,16 @@ export const GOALS = {
 /** Number formats of the report: whole with separators, seconds, MiB, fixed digits or `n/a`. */
 export const int = (n: number) => Math.round(n).toLocaleString('en-US');
 export const seconds = (wait: number) => `${(wait / 1000).toFixed(1)} s`;
+
+/** One report line for a partner's batch: its rows, answer, time and counts. */
+export function batchLine(b: BatchOutcome<{ path: string; type: string; rows: number }>): string {
+  const c = b.counts;
+  const counts = c
+    ? `received ${int(c.received)}, accepted ${int(c.accepted)}, duplicate ${int(c.duplicate)}, rejected ${int(c.rejected)}`
+    : (b.error ?? '');
+  const when = b.answeredAfter === null ? '' : ` after ${seconds(b.answeredAfter)}`;
+  return `    ${b.file.type.padEnd(22)} ${int(b.file.rows).padStart(7)} rows  ${b.status ?? 'no answer'}${when}  ${counts}`;
+}
 export const mb = (bytes: number) => Math.round(bytes / 1024 ** 2);
 const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
 export const fixed = (value: number | null, digits: number) =>
@@ -134,14 +144,7 @@ export function formatMonthReport(r: MonthMeasurements): string {
     `Month benchmark: ${int(args.rows)} rows in ${batches.length} CSV batches at the same time, npm start's embedded defaults` +
       (r.openRss ? `, ${int(r.openRss.open)} open cases before` : ''),
     '  batches:',
-    ...batches.map((b) => {
-      const c = b.counts;
-      const counts = c
-        ? `received ${int(c.received)}, accepted ${int(c.accepted)}, duplicate ${int(c.duplicate)}, rejected ${int(c.rejected)}`
-        : (b.error ?? '');
-      const when = b.answeredAfter === null ? '' : ` after ${seconds(b.answeredAfter)}`;
-      return `    ${b.file.type.padEnd(22)} ${int(b.file.rows).padStart(7)} rows  ${b.status ?? 'no answer'}${when}  ${counts}`;
-    }),
+    ...batches.map(batchLine),
     `  accepted                ${acceptRate === null ? 'not measured (not every batch got 202)' : `${int(acceptRate)} rows/s`}` +
       ` (all rows / first post to last 202; ${int(accepted)} signals stored)`,
     `  every case started      ${r.allStartedMs === null ? 'not reached' : seconds(r.allStartedMs)} after the first post` +

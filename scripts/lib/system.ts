@@ -307,3 +307,23 @@ export async function stopLeftovers(
   for (const p of stubborn) send(p, 'SIGKILL');
   return stubborn.length;
 }
+
+/**
+ * Stops the `npm start`s of a run with Ctrl-C (each within `stopMs`), then whatever of the run is left
+ * (`known` and the processes on `dataDir`), saying so through `out`.
+ */
+export async function stopRun(
+  started: readonly NpmStart[],
+  known: ProcessInfo[],
+  dataDir: string,
+  stopMs: number,
+  out: (line: string) => void,
+): Promise<void> {
+  for (const start of started) {
+    if (start.hasExited()) continue;
+    known.push(...treeOf(start.pid));
+    if (!(await start.interrupt(stopMs))) out(`  npm start (pid ${start.pid}) did not stop in time`);
+  }
+  const killed = await stopLeftovers(known, dataDir);
+  if (killed > 0) out(`  ${killed} processes of this run had to be killed at the end`);
+}
