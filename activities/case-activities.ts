@@ -114,6 +114,16 @@ export interface NotifyPartnerInput {
 /** Builds the activities over their dependencies (tests pass their own database). */
 export function createCaseActivities(dependencies: CaseActivityDependencies) {
   const effects = createCaseEffects(dependencies);
+  /** Carries out `list` in order; each effect is idempotent on its own key, so a retry repeats nothing done. */
+  const runEffects = async (list: StepEffect[]): Promise<StepResult[]> => {
+    const results: StepResult[] = [];
+    for (const effect of list) {
+      // Safe by construction: `StepEffect` pairs each effect's name with that effect's own input.
+      const run = effects[effect.activity] as (given: StepEffect['input']) => Promise<StepResult | undefined>;
+      results.push((await run(effect.input)) ?? null);
+    }
+    return results;
+  };
   return {
     ...effects,
     /**
@@ -122,15 +132,14 @@ export function createCaseActivities(dependencies: CaseActivityDependencies) {
      * failure part-way repeats nothing that was done.
      */
     async runStep(input: StepInput): Promise<StepResult[]> {
-      const results: StepResult[] = [];
-      for (const effect of input.effects) {
-        // Safe by construction: `StepEffect` pairs each effect's name with that effect's own input.
-        const run = effects[effect.activity] as (
-          given: StepEffect['input'],
-        ) => Promise<StepResult | undefined>;
-        results.push((await run(effect.input)) ?? null);
-      }
-      return results;
+      return runEffects(input.effects);
+    },
+    /**
+     * `runStep` as a local activity: it answers with its effects too, since a local activity's input is not
+     * in the history and the managers' timeline reads the step from its result.
+     */
+    async runStepLocally(input: StepInput): Promise<{ effects: StepEffect[]; results: StepResult[] }> {
+      return { effects: input.effects, results: await runEffects(input.effects) };
     },
   };
 }

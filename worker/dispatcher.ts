@@ -177,6 +177,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
       caseKey: row.case_key,
       team: teamFor(row.partner_type),
       policy,
+      steps: 'local',
       ...options.extraInput,
     };
     // Also with the signal: it starts the next case when it reaches this one as it closes.

@@ -12,6 +12,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -41,6 +42,20 @@ import { projectionOf, stageOf } from './projection.js';
 const activities = proxyActivities<CaseActivities>({
   // Database effects take milliseconds; a worker that died mid-activity is noticed after this long.
   startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+/**
+ * The case's first step as one local activity, in the workflow task of its first signal: no activity task
+ * to match and no second workflow task, so a month's cases reach their first letter in one round trip each.
+ * Only the first step: a workflow task that is retried (a worker died, or the task could not complete)
+ * carries its events again in their order, and the first signal always comes first, so the retry takes the
+ * same step and its idempotent effects change nothing. A later step answers a timer, and a signal that
+ * arrived meanwhile would be handled before it in a retry: those steps run as activities (`runStep`),
+ * scheduled only once their workflow task has completed.
+ */
+const localActivities = proxyLocalActivities<CaseActivities>({
+  startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
@@ -194,7 +209,12 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
    * and the read model when what others see changed; then the search attributes. All in one activity
    * (`runStep`), or, in histories recorded before that, one activity each, as they ran.
    */
-  const carryOut = async (actions: Action[], at: number, before: StepEffect[] = []): Promise<void> => {
+  const carryOut = async (
+    actions: Action[],
+    at: number,
+    before: StepEffect[] = [],
+    first = false,
+  ): Promise<void> => {
     const current = snapshot!;
     const scope = {
       caseId,
@@ -216,7 +236,9 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     const changed = projection.fingerprint !== projected;
     projected = projection.fingerprint;
     if (changed) effects.push({ activity: 'syncCase', input: projection.sync });
-    if (patched(ONE_ACTIVITY_PER_STEP_PATCH)) {
+    if (input.steps === 'local' && first) {
+      if (effects.length > 0) await localActivities.runStepLocally({ caseId, effects });
+    } else if (input.steps === 'local' || patched(ONE_ACTIVITY_PER_STEP_PATCH)) {
       if (effects.length > 0) await activities.runStep({ caseId, effects });
     } else {
       for (const effect of effects) {
@@ -291,7 +313,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
           startedAt: envelope.at,
         },
       };
-      await carryOut(actions, envelope.at, [register]);
+      await carryOut(actions, envelope.at, [register], true);
       return;
     }
     // Re-check: an earlier queued event may have changed what the machine accepts since validation.

@@ -34,6 +34,12 @@ export interface CaseWorkflowInput {
   followUp?: { inbox: CaseEventEnvelope[]; previousCaseId: string; previousSignalIds?: string[] };
   /** The case's id when it is not the first run's id: a follow-up case that continued as new again. */
   caseId?: string;
+  /**
+   * How a step's effects run: `local`, one local activity in the step's own workflow task (set by the
+   * dispatcher for every case it starts). Absent in histories recorded before: one activity per step
+   * (`ONE_ACTIVITY_PER_STEP_PATCH`), or one activity per effect before that.
+   */
+  steps?: 'local';
 }
 
 /** What a new case starts with, sent along with each signal: a signal may start the next case. */

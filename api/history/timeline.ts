@@ -253,6 +253,21 @@ export async function buildCaseHistory(
         });
         break;
       }
+      case EventType.EVENT_TYPE_MARKER_RECORDED: {
+        // A step run as a local activity (`runStepLocally`): its result holds the effects and what each answered.
+        const attrs = event.markerRecordedEventAttributes;
+        if (attrs?.markerName !== 'core_local_activity') break;
+        const [result] = (await decode(attrs.details?.result?.payloads as Payload[])) as [
+          | { effects?: Array<{ activity: string; input: Record<string, unknown> }>; results?: unknown[] }
+          | undefined,
+        ];
+        if (!Array.isArray(result?.effects)) break;
+        result.effects.forEach((effect, i) => {
+          const waiting = scheduled(run, event, effect.activity, effect.input);
+          if (waiting) settle(waiting, result.results?.[i]);
+        });
+        break;
+      }
       case EventType.EVENT_TYPE_TIMER_STARTED: {
         const ms = durationMs(event.timerStartedEventAttributes?.startToFireTimeout);
         const until = new Date(Date.parse(timeOf(event)) + ms);

@@ -131,10 +131,16 @@ describe.concurrent('signals around the deletion of personal data', () => {
       await sql`begin`.execute(conn);
       try {
         await sql`select id from residents where case_key = ${stored.caseKey} for update`.execute(conn);
+        // The deletion step waits for that lock (a local activity shows in no pending list: PostgreSQL tells).
         await waitFor(
-          async () => (await handle.describe()).raw.pendingActivities ?? [],
-          (pending) =>
-            pending.some((a) => ['deletePersonalData', 'runStep'].includes(a.activityType?.name ?? '')),
+          async () =>
+            Number(
+              (
+                await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+                  where wait_event_type = 'Lock' and datname = current_database()`.execute(h.db)
+              ).rows[0]?.n ?? 0,
+            ),
+          (waiting) => waiting > 0,
           15_000,
         );
         expect(await dispatch(later.signalId)).toBe(1);
