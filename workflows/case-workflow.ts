@@ -46,13 +46,13 @@ const activities = proxyActivities<CaseActivities>({
 });
 
 /**
- * The case's first step as one local activity, in the workflow task of its first signal: no activity task
- * to match and no second workflow task, so a month's cases reach their first letter in one round trip each.
- * Only the first step: a workflow task that is retried (a worker died, or the task could not complete)
- * carries its events again in their order, and the first signal always comes first, so the retry takes the
- * same step and its idempotent effects change nothing. A later step answers a timer, and a signal that
- * arrived meanwhile would be handled before it in a retry: those steps run as activities (`runStep`),
- * scheduled only once their workflow task has completed.
+ * A step that answers a message (a signal, a caseworker's update) runs as one local activity in that
+ * message's workflow task: no activity task to match and no second workflow task, so a month's cases reach
+ * their first letter in one round trip each, and a partner's second signal costs one more. A retried task
+ * (a worker died, or the task could not complete) carries its messages again in their order, so it takes
+ * the same step first and the idempotent effects change nothing. A step that answers a timer does not: in
+ * a retry a message that arrived meanwhile is handled before the timer, so those steps run as activities
+ * (`runStep`), scheduled only once their workflow task has completed.
  */
 const localActivities = proxyLocalActivities<CaseActivities>({
   startToCloseTimeout: '30 seconds',
@@ -213,7 +213,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     actions: Action[],
     at: number,
     before: StepEffect[] = [],
-    first = false,
+    local = false,
   ): Promise<void> => {
     const current = snapshot!;
     const scope = {
@@ -236,7 +236,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     const changed = projection.fingerprint !== projected;
     projected = projection.fingerprint;
     if (changed) effects.push({ activity: 'syncCase', input: projection.sync });
-    if (input.steps === 'local' && first) {
+    if (input.steps === 'local' && local) {
       if (effects.length > 0) await localActivities.runStepLocally({ caseId, effects });
     } else if (input.steps === 'local' || patched(ONE_ACTIVITY_PER_STEP_PATCH)) {
       if (effects.length > 0) await activities.runStep({ caseId, effects });
@@ -346,7 +346,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
         },
       });
     }
-    await carryOut(actions, envelope.at, before);
+    await carryOut(actions, envelope.at, before, true);
     if (envelope.kind === 'task' || envelope.kind === 'contact') settled.set(envelope, null);
   };
 

@@ -17,8 +17,9 @@
  *
  * The fixtures without a suffix ran each effect of a step as an activity of its own; those named
  * `-one-activity-per-step` (recorded with RECORD_HISTORIES_SUFFIX=-one-activity-per-step) ran each step as
- * one `runStep` activity (`ONE_ACTIVITY_PER_STEP_PATCH`); those named `-local-first-step` ran the first step
- * as a local activity and the later ones as `runStep` (input `steps: 'local'`, no marker). All must replay.
+ * one `runStep` activity (`ONE_ACTIVITY_PER_STEP_PATCH`); those named `-local-steps` ran each step that
+ * answers a message as a local activity and each that answers a timer as `runStep` (input `steps: 'local'`,
+ * no marker). All must replay.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,13 +38,13 @@ describe('replaying recorded case histories', () => {
   it('has fixtures for the representative ends', () => {
     expect(files.map((f) => f.replace('.binpb', '')).sort()).toEqual([
       'consent-second-call',
-      'consent-second-call-local-first-step',
+      'consent-second-call-local-steps',
       'consent-second-call-one-activity-per-step',
       'declined-at-door',
-      'declined-at-door-local-first-step',
+      'declined-at-door-local-steps',
       'declined-at-door-one-activity-per-step',
       'not-now-recontact-consent',
-      'not-now-recontact-consent-local-first-step',
+      'not-now-recontact-consent-local-steps',
       'not-now-recontact-consent-one-activity-per-step',
       'objection-before-first-step',
       'objection-before-first-step-unpatched',
@@ -51,10 +52,10 @@ describe('replaying recorded case histories', () => {
       'objection-during-call',
       'objection-in-call',
       'responded-after-letter',
-      'responded-after-letter-local-first-step',
+      'responded-after-letter-local-steps',
       'responded-after-letter-one-activity-per-step',
       'unreachable',
-      'unreachable-local-first-step',
+      'unreachable-local-steps',
       'unreachable-one-activity-per-step',
     ]);
   });
@@ -68,7 +69,7 @@ describe('replaying recorded case histories', () => {
     const after = read('unreachable-one-activity-per-step');
     expect(after).toContain(ONE_ACTIVITY_PER_STEP_PATCH);
     expect(after).toContain('runStep');
-    const local = read('unreachable-local-first-step');
+    const local = read('unreachable-local-steps');
     expect(local).toContain('runStepLocally');
     expect(local).not.toContain(ONE_ACTIVITY_PER_STEP_PATCH);
   });
