@@ -321,7 +321,8 @@ async function main(): Promise<void> {
     work,
     performance.now() + args.minutes * 60_000,
   );
-  process.once('SIGINT', () => {
+  // Every Ctrl-C (a terminal, or tsx passing one on) leads to the one clean-up: nothing it started stays.
+  process.on('SIGINT', () => {
     out('\ninterrupted: stopping what the benchmark started ...');
     void bench.cleanup().finally(() => process.exit(130));
   });

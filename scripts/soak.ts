@@ -307,7 +307,8 @@ async function main(): Promise<void> {
   // mkdtemp makes it 0700; run as root, the embedded PostgreSQL runs as user postgres and must reach its folder.
   chmodSync(work, 0o755);
   const soak = new Soak(await embeddedEnvironment(join(work, 'data')), work);
-  process.once('SIGINT', () => {
+  // Every Ctrl-C (a terminal, or tsx passing one on) leads to the one clean-up: nothing it started stays.
+  process.on('SIGINT', () => {
     out('\ninterrupted: stopping what the soak started ...');
     void soak.cleanup().finally(() => process.exit(130));
   });
