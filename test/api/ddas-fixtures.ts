@@ -390,3 +390,14 @@ export async function seedTwoRounds(db: Db, municipality = testMunicipality()) {
   });
   return { seed, seeded };
 }
+
+/** Headers of a token request of the demo CBS client (`DDAS_CLIENT_ID` / `DDAS_CLIENT_SECRET` defaults). */
+export const DEMO_TOKEN_REQUEST = {
+  method: 'POST' as const,
+  url: '/ddas/v1/oauth/token',
+  headers: {
+    'content-type': 'application/x-www-form-urlencoded',
+    authorization: `Basic ${Buffer.from('cbs-demo:development-only-ddas-client-secret').toString('base64')}`,
+  },
+  payload: 'grant_type=client_credentials',
+};

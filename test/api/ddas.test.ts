@@ -21,7 +21,13 @@ import { shortPolicy } from '../../workflows/policy.js';
 import { startCase, viewOf, waitFor } from '../helpers/cases.js';
 import { MUNICIPALITY, residentRecord, storeTestSignal } from '../helpers/fixtures.js';
 import { createHarness, type TestHarness } from '../helpers/temporal.js';
-import { type Seed, seedQuarter, seedTwoRounds, uitwisselmodelValidator } from './ddas-fixtures.js';
+import {
+  DEMO_TOKEN_REQUEST,
+  type Seed,
+  seedQuarter,
+  seedTwoRounds,
+  uitwisselmodelValidator,
+} from './ddas-fixtures.js';
 
 const db = createDatabase(inject('databaseUrl'), { max: 4 });
 const validate = uitwisselmodelValidator();
@@ -45,15 +51,7 @@ async function server(env: Record<string, string> = {}): Promise<FastifyInstance
 }
 
 async function token(app: FastifyInstance): Promise<string> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/ddas/v1/oauth/token',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from('cbs-demo:development-only-ddas-client-secret').toString('base64')}`,
-    },
-    payload: 'grant_type=client_credentials',
-  });
+  const res = await app.inject(DEMO_TOKEN_REQUEST);
   expect(res.statusCode).toBe(200);
   return res.json().access_token;
 }

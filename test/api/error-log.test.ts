@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
@@ -9,7 +8,8 @@ import { createDatabase, type Db } from '../../db/database.js';
 import { ensurePartner } from '../../db/repositories/intake.js';
 import { createPartnerToken } from '../../db/repositories/partner-tokens.js';
 import { DatabaseBusyError } from '../../lib/errors.js';
-import { createLogger } from '../../lib/logger.js';
+import { memoryLogger } from '../helpers/logs.js';
+import { DEMO_TOKEN_REQUEST } from './ddas-fixtures.js';
 
 /** A surname the database below refuses, quoting it in its message as PostgreSQL quotes input values. */
 const SURNAME = 'Fuzzkowski';
@@ -18,20 +18,6 @@ const BUSY = 'de dienst is even druk; probeer het over enkele seconden opnieuw';
 const db = createDatabase(inject('databaseUrl'), { max: 3 });
 let connection: Connection;
 let auth: { authorization: string };
-
-/** The process logger (serializers, redaction) writing JSON lines into `lines`. */
-function memoryLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const logger = createLogger({ level: 'info', destination });
-  const entries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { lines, logger, entries, errors: () => entries().filter((e) => Number(e.level) >= 50) };
-}
 
 function serverWith(logger: ReturnType<typeof memoryLogger>['logger'], database: Db = db) {
   return buildServer({
@@ -239,15 +225,7 @@ describe('a DDAS request while the database is busy', () => {
     const res = await withPoolExhausted(async (busy) => {
       const server = await serverWith(log.logger, busy);
       try {
-        const issued = await server.inject({
-          method: 'POST',
-          url: '/ddas/v1/oauth/token',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: `Basic ${Buffer.from('cbs-demo:development-only-ddas-client-secret').toString('base64')}`,
-          },
-          payload: 'grant_type=client_credentials',
-        });
+        const issued = await server.inject(DEMO_TOKEN_REQUEST);
         expect(issued.statusCode).toBe(200);
         return await server.inject({
           method: 'POST',

@@ -1,11 +1,10 @@
-import { Writable } from 'node:stream';
 import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput } from '@temporalio/worker';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../lib/logger.js';
 import { activityFailureLogging } from '../../worker/activity-logging.js';
+import { memoryLogger } from '../helpers/logs.js';
 
 const SURNAME = 'Fuzzkowski';
 
@@ -23,17 +22,6 @@ function activityContext(log = { warn: vi.fn(), error: vi.fn() }) {
     log,
   };
   return { ctx: ctx as unknown as Context, log };
-}
-
-function memoryLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', destination }) };
 }
 
 /** Runs one attempt through the interceptor; `run` plays the activity, called with the attempt's arguments. */
