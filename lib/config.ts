@@ -16,6 +16,8 @@ const optionalUrl = (protocols: string[]) =>
     .optional();
 
 const envSchema = z.object({
+  /** `production` refuses every development default at start (lib/production.ts); anything else is development. */
+  NODE_ENV: z.string().trim().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` (readable lines) or `json` (one object per line); unset: pretty on a terminal, else JSON. */
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
@@ -138,6 +140,11 @@ const envSchema = z.object({
 /** Validated configuration of one process. */
 export type Config = z.infer<typeof envSchema>;
 
+/** Whether the process runs in production mode (`NODE_ENV=production`): HSTS, secure cookies, no demo parts. */
+export function isProduction(config: Pick<Config, 'NODE_ENV'>): boolean {
+  return config.NODE_ENV === 'production';
+}
+
 /** Thrown when the environment does not validate; the message names each wrong variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -149,6 +156,7 @@ export class ConfigError extends Error {
  * or address with a password), and a start-up error ends up in logs.
  */
 const SHOWN_WHEN_WRONG = new Set<keyof typeof envSchema.shape>([
+  'NODE_ENV',
   'LOG_LEVEL',
   'LOG_FORMAT',
   'HTTP_PORT',
