@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { type Config, loadConfig } from '../lib/config.js';
+import { type Config, isProduction, loadConfig } from '../lib/config.js';
 import type { IntakePriority } from '../lib/intake-priority.js';
 import type { Logger } from '../lib/logger.js';
 import { loadPolicies } from '../lib/policy.js';
@@ -90,6 +90,7 @@ export async function buildServer(given: ApiDependencies): Promise<FastifyInstan
   await registerCaseworkerRoutes(app, deps);
   await registerHistoryRoutes(app, deps);
   registerDashboardRoutes(app, deps);
-  await registerDemoMailRoutes(app);
+  // The demo mailbox exists only beside `npm start`'s demo SMTP server, never in production.
+  if (!isProduction(deps.config)) await registerDemoMailRoutes(app, { db: deps.db });
   return app;
 }

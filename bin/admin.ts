@@ -1,5 +1,7 @@
 /**
- * `npm run admin -- <command>`: manages partner organisations and their bearer tokens.
+ * `npm run admin -- <command>`: manages partner organisations and their bearer tokens, the workspace's
+ * users (bin/admin-users.ts: user:add|password|disable|enable|signout|list), the print day and the
+ * objection register.
  *   partner:add <name> <partnerType>      adds a partner organisation (DDAS EnumSignaalpartner type)
  *   token:create <partner name or id> [label]   prints a new token once; only its hash is stored
  *   token:revoke <token id>               revokes a token at once
@@ -37,6 +39,7 @@ import {
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { commandDatabaseUrl } from '../lib/embedded-postgres.js';
 import { SIGNAALPARTNERS } from '../workflows/ddas.js';
+import { runUserCommand, USER_USAGE, UsageError } from './admin-users.js';
 
 const OBJECTION_COLUMNS = [
   'bsn',
@@ -56,6 +59,7 @@ const USAGE = `usage: npm run admin -- partner:add <name> <partnerType>
        npm run admin -- objection:register <file.csv> [partner|visit] [--municipality GM....]
        npm run admin -- objection:withdraw <file.csv> [--municipality GM....]
        npm run admin -- objection:count [--municipality GM....]
+${USER_USAGE}
 objection lists: CSV (UTF-8, header row, ; or ,) with ${OBJECTION_COLUMNS.join(', ')}
 partner types: ${SIGNAALPARTNERS.join(', ')}`;
 
@@ -140,6 +144,14 @@ async function main(): Promise<void> {
     await migrateToLatest(db).catch((err: unknown) => {
       fail(`cannot reach the database: ${(err as Error).message}`);
     });
+    if (command.startsWith('user:')) {
+      const lines = await runUserCommand(db, command, args).catch((err: unknown) => {
+        if (err instanceof UsageError) fail(err.message);
+        throw err;
+      });
+      if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+      return;
+    }
     switch (command) {
       case 'partner:add': {
         const [name, type] = args;

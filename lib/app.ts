@@ -13,12 +13,13 @@ import { createPools, type PoolPart } from '../db/pools.js';
 import { failAbandonedBatches } from '../db/repositories/batches.js';
 import { startDispatcher } from '../worker/dispatcher.js';
 import { createCaseWorker } from '../worker/worker.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError, isProduction } from './config.js';
 import { IntakePriority } from './intake-priority.js';
 import { startLetterServices } from './letters.js';
 import type { Logger } from './logger.js';
 import { createEncryptionCodec, loadPayloadKey } from './payload-codec.js';
 import { loadPolicies } from './policy.js';
+import { productionConfigProblems, productionDataProblems, refuseDevelopmentDefaults } from './production.js';
 import { startServices } from './services.js';
 
 /** A batch still `receiving` after this long was abandoned by a process that died (no delivery takes it). */
@@ -41,8 +42,10 @@ export interface RunningApp {
 }
 
 export async function createApp(config: Config, logger: Logger, parts: AppParts): Promise<RunningApp> {
+  // In production every development default stops the start here, before anything runs (lib/production.ts).
+  refuseDevelopmentDefaults(config, productionConfigProblems(config, parts));
   if (!parts.embedded && (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS)) {
-    throw new Error('DATABASE_URL and TEMPORAL_ADDRESS must be set when the worker or API runs alone');
+    throw new ConfigError('DATABASE_URL and TEMPORAL_ADDRESS must be set when the worker or API runs alone');
   }
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -62,6 +65,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     stops.push(() => pools.destroy());
     const db = pools.pages;
     await migrateToLatest(db);
+    if (isProduction(config)) refuseDevelopmentDefaults(config, await productionDataProblems(db, config));
     const intakePriority = new IntakePriority();
     const dataConverter = {
       payloadCodecs: [

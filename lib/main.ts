@@ -49,6 +49,11 @@ export async function runMain(
   try {
     stop = await body({ config, logger });
   } catch (err) {
+    // A configuration refused after loading (production mode's checks) is the operator's to fix: no stack.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     logger.fatal({ err }, `${name} failed to start`);
     process.exit(1);
   }

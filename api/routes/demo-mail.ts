@@ -1,11 +1,15 @@
 /**
  * `/demo/mail`: the e-mails the local demo SMTP server received (`npm start` without SMTP_URL), so a demo
  * shows what a resident would get. Answers 404 unless a demo SMTP server runs in this process: a production
- * installation, which sends through SMTP_URL, has no such page.
+ * installation, which sends through SMTP_URL, has no such page (api/server.ts does not register it there).
+ * The mail holds residents' names and letters, so only a signed-in admin sees it; attachments are served
+ * as downloads, never rendered in this origin.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Db } from '../../db/database.js';
 import { type DemoMailbox, demoMailbox } from '../../lib/smtp-server.js';
+import { registerAuth, requireUser } from '../auth/index.js';
 import { html, page, registerWebAssets } from '../web/layout.js';
 
 const dateTime = new Intl.DateTimeFormat('nl-NL', {
@@ -20,14 +24,16 @@ const attachmentParams = idParams.extend({ index: z.coerce.number().int().min(0)
 /** Registers the demo mail pages; `mailbox` defaults to the one `npm start`'s demo SMTP server fills. */
 export async function registerDemoMailRoutes(
   app: FastifyInstance,
-  options: { mailbox?: DemoMailbox } = {},
+  options: { db: Db; mailbox?: DemoMailbox },
 ): Promise<void> {
   const mailbox = options.mailbox ?? demoMailbox;
   await registerWebAssets(app);
+  await registerAuth(app, { db: options.db });
+  const adminOnly = { preHandler: requireUser(['admin']) };
   const notFound = (reply: { code(n: number): { type(t: string): { send(b: string): unknown } } }) =>
     reply.code(404).type('text/plain; charset=utf-8').send('Niet gevonden');
 
-  app.get('/demo/mail.json', async (_request, reply) => {
+  app.get('/demo/mail.json', adminOnly, async (_request, reply) => {
     if (!mailbox.active) return notFound(reply);
     return mailbox.list().map((m) => ({
       id: m.id,
@@ -42,7 +48,7 @@ export async function registerDemoMailRoutes(
     }));
   });
 
-  app.get('/demo/mail', async (_request, reply) => {
+  app.get('/demo/mail', adminOnly, async (_request, reply) => {
     if (!mailbox.active) return notFound(reply);
     const messages = mailbox.list();
     const body = messages.length
@@ -62,7 +68,7 @@ export async function registerDemoMailRoutes(
     return reply.type('text/html; charset=utf-8').send(page({ title: 'Demo: ontvangen e-mail', body }));
   });
 
-  app.get('/demo/mail/:id', async (request, reply) => {
+  app.get('/demo/mail/:id', adminOnly, async (request, reply) => {
     const params = idParams.safeParse(request.params);
     const mail = params.success && mailbox.active ? mailbox.get(params.data.id) : undefined;
     if (!mail) return notFound(reply);
@@ -90,14 +96,15 @@ ${
     return reply.type('text/html; charset=utf-8').send(page({ title: mail.subject || 'E-mail', body }));
   });
 
-  app.get('/demo/mail/:id/bijlage/:index', async (request, reply) => {
+  app.get('/demo/mail/:id/bijlage/:index', adminOnly, async (request, reply) => {
     const params = attachmentParams.safeParse(request.params);
     const mail = params.success && mailbox.active ? mailbox.get(params.data.id) : undefined;
     const attachment = mail && params.success ? mail.attachments[params.data.index] : undefined;
     if (!attachment) return notFound(reply);
     return reply
       .type(attachment.contentType)
-      .header('content-disposition', `inline; filename="${attachment.filename.replace(/[^\w.-]/g, '_')}"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', `attachment; filename="${attachment.filename.replace(/[^\w.-]/g, '_')}"`)
       .send(attachment.content);
   });
 }

@@ -120,3 +120,65 @@ export async function displayNames(db: Db, usernames: string[]): Promise<Map<str
     .execute();
   return new Map(rows.map((r) => [r.username, r.display_name]));
 }
+
+/** Every user, for `npm run admin -- user:list` (no password hashes), with their open sessions. */
+export async function listUsers(db: Db, now: Date) {
+  return db
+    .selectFrom('users')
+    .leftJoin('user_sessions', (join) =>
+      join.onRef('user_sessions.user_id', '=', 'users.id').on('user_sessions.expires_at', '>', now),
+    )
+    .select((eb) => [
+      'users.username',
+      'users.display_name as displayName',
+      'users.roles',
+      'users.teams',
+      'users.active',
+      'users.created_at as createdAt',
+      eb.fn.count<string>('user_sessions.id_hash').as('sessions'),
+    ])
+    .groupBy('users.id')
+    .orderBy('users.username')
+    .execute();
+}
+
+/**
+ * Sets whether a user may sign in; a disabled user's sessions end at once. Returns whether the user
+ * exists.
+ */
+export async function setUserActive(db: Db, username: string, active: boolean): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const user = await trx
+      .updateTable('users')
+      .set({ active })
+      .where('username', '=', username)
+      .returning('id')
+      .executeTakeFirst();
+    if (!user) return false;
+    if (!active) await trx.deleteFrom('user_sessions').where('user_id', '=', user.id).execute();
+    return true;
+  });
+}
+
+/** Replaces a user's password by login name and ends their sessions; returns whether the user exists. */
+export async function replacePassword(db: Db, username: string, passwordHash: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const user = await trx
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('username', '=', username)
+      .returning('id')
+      .executeTakeFirst();
+    if (!user) return false;
+    await trx.deleteFrom('user_sessions').where('user_id', '=', user.id).execute();
+    return true;
+  });
+}
+
+/** Ends every session of a user (signed out everywhere); returns how many, or null for no such user. */
+export async function endSessionsOf(db: Db, username: string): Promise<number | null> {
+  const user = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  if (!user) return null;
+  const result = await db.deleteFrom('user_sessions').where('user_id', '=', user.id).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createCaseActivities, type OutboundInput } from '../../activities/case-activities.js';
 import { createLetterChannel, type LetterChannelOptions } from '../../activities/letters/letter-channel.js';
@@ -23,6 +23,7 @@ import { openTemplates } from '../../activities/letters/templates.js';
 import { registerDemoMailRoutes } from '../../api/routes/demo-mail.js';
 import { createDatabase, type Db } from '../../db/database.js';
 import { DemoMailbox, type DemoSmtpServer, startDemoSmtpServer } from '../../lib/smtp-server.js';
+import { makeUser, PASSWORD } from '../api/caseworker-helpers.js';
 import { pdfText } from '../helpers/pdf.js';
 
 const FROM = '"Gemeente Hollands Kroon" <schulddienstverlening@hollandskroon.nl>';
@@ -388,33 +389,72 @@ describe('letter channel', () => {
 });
 
 describe('demo mail page', () => {
-  it('lists the e-mails the local SMTP server received and shows one with its PDF', async () => {
+  /** Signs in through the login form as a new user with `roles`; returns the cookie header. */
+  async function signedIn(app: FastifyInstance, roles: string[]): Promise<string> {
+    const username = await makeUser(db, roles, ['schulddienstverlening'], 'mail');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { username, password: PASSWORD },
+    });
+    expect(res.statusCode).toBe(303);
+    return res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  }
+
+  it('shows an admin the e-mails the local SMTP server received, with the PDF as a download', async () => {
     const r = await resident();
     const { channel: ch } = channel();
     await ch.deliver(letterInput(r));
     const app = Fastify();
-    await registerDemoMailRoutes(app, { mailbox });
-    const list = await app.inject({ method: 'GET', url: '/demo/mail' });
+    await registerDemoMailRoutes(app, { db, mailbox });
+    const cookie = await signedIn(app, ['admin']);
+    const list = await app.inject({ method: 'GET', url: '/demo/mail', headers: { cookie } });
     expect(list.statusCode).toBe(200);
     expect(list.body).toContain('Wij denken graag met u mee');
     expect(list.body).toContain(r.email!);
     const id = mailbox.list()[0]!.id;
-    const detail = await app.inject({ method: 'GET', url: `/demo/mail/${id}` });
+    const detail = await app.inject({ method: 'GET', url: `/demo/mail/${id}`, headers: { cookie } });
     expect(detail.statusCode).toBe(200);
     expect(detail.body).toContain(`Beste Jantine van der ${r.surname},`);
     expect(detail.body).toContain('sandbox=""');
-    const pdf = await app.inject({ method: 'GET', url: `/demo/mail/${id}/bijlage/0` });
+    const pdf = await app.inject({ method: 'GET', url: `/demo/mail/${id}/bijlage/0`, headers: { cookie } });
     expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.headers['content-disposition']).toMatch(/^attachment; filename="[\w.-]+\.pdf"$/);
+    expect(pdf.headers['x-content-type-options']).toBe('nosniff');
     expect(await pdfWords(pdf.rawPayload)).toContain(`J. van der ${r.surname}`);
-    const json = await app.inject({ method: 'GET', url: '/demo/mail.json' });
+    const json = await app.inject({ method: 'GET', url: '/demo/mail.json', headers: { cookie } });
     expect(json.json()[0]).toMatchObject({ id, to: [r.email], subject: 'Wij denken graag met u mee' });
+    await app.close();
+  });
+
+  it("refuses anyone but a signed-in admin: the mail holds residents' names and letters", async () => {
+    const app = Fastify();
+    await registerDemoMailRoutes(app, { db, mailbox });
+    const id = mailbox.list()[0]?.id ?? randomUUID();
+    const urls = ['/demo/mail', '/demo/mail.json', `/demo/mail/${id}`, `/demo/mail/${id}/bijlage/0`];
+    for (const url of urls) {
+      const anonymous = await app.inject({ method: 'GET', url });
+      expect([url, anonymous.statusCode, anonymous.headers.location]).toEqual([
+        url,
+        303,
+        `/login?next=${encodeURIComponent(url)}`,
+      ]);
+    }
+    const caseworker = await signedIn(app, ['caseworker', 'teamlead', 'manager']);
+    for (const url of urls) {
+      const res = await app.inject({ method: 'GET', url, headers: { cookie: caseworker } });
+      expect([url, res.statusCode]).toEqual([url, 403]);
+    }
     await app.close();
   });
 
   it('does not exist where no demo SMTP server runs', async () => {
     const app = Fastify();
-    await registerDemoMailRoutes(app, { mailbox: new DemoMailbox() });
-    expect((await app.inject({ method: 'GET', url: '/demo/mail' })).statusCode).toBe(404);
+    await registerDemoMailRoutes(app, { db, mailbox: new DemoMailbox() });
+    const cookie = await signedIn(app, ['admin']);
+    expect((await app.inject({ method: 'GET', url: '/demo/mail', headers: { cookie } })).statusCode).toBe(
+      404,
+    );
     await app.close();
   });
 });
