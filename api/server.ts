@@ -20,6 +20,7 @@ import { registerDashboardRoutes } from './routes/manager-pages/dashboard.js';
 import { registerHistoryRoutes } from './routes/manager-pages/history.js';
 import { registerMonitorRoutes } from './routes/managers/monitor.js';
 import { registerPartnerRoutes } from './routes/partners/index.js';
+import { registerSecurity } from './security.js';
 import { answerServerFailure, BUSY_MESSAGE, INTERNAL_MESSAGE, isServerFailure } from './server-errors.js';
 
 export interface ApiDependencies {
@@ -73,6 +74,8 @@ export async function buildServer(given: ApiDependencies): Promise<FastifyInstan
       message: busy ? BUSY_MESSAGE : INTERNAL_MESSAGE,
     });
   });
+  // Headers, no-store and the Host check on every answer, so before the first route.
+  await registerSecurity(app, deps.config);
   registerHealthRoutes(app, {
     database: async () => {
       await sql`select 1`.execute(deps.db);

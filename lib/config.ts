@@ -15,6 +15,15 @@ const optionalUrl = (protocols: string[]) =>
     })
     .optional();
 
+/** Whether `value` is a bare origin such as https://host:8443 (a trailing slash allowed). */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   /** `production` refuses every development default at start (lib/production.ts); anything else is development. */
   NODE_ENV: z.string().trim().optional(),
@@ -23,6 +32,13 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
+  /**
+   * Where users and partners reach the API, e.g. https://vroegsignalering.gemeente.nl (no path). When set,
+   * a request naming another Host is refused (api/security.ts); required in production.
+   */
+  PUBLIC_ORIGIN: optionalUrl(['https://', 'http://']).refine((v) => v === undefined || isOrigin(v), {
+    message: 'expected an origin only: scheme, host and optional port, no path',
+  }),
   DATA_DIR: z.string().min(1).default('data'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
   DATABASE_POOL_MAX: z.coerce.number().int().min(4).max(200).default(20),

@@ -37,6 +37,10 @@ export function productionConfigProblems(config: Config, parts: ProductionParts)
   }
   if (config.TEMPORAL_UI_URL?.startsWith('http://')) add('TEMPORAL_UI_URL', 'plain http:// (use https://)');
   if (parts.api) {
+    if (!config.PUBLIC_ORIGIN)
+      add('PUBLIC_ORIGIN', 'unset (the https origin users reach, checked against Host)');
+    else if (!config.PUBLIC_ORIGIN.startsWith('https://'))
+      add('PUBLIC_ORIGIN', 'plain http:// (use https://)');
     if (!config.DDAS_OAUTH_JWKS_URL) {
       add(
         'DDAS_OAUTH_JWKS_URL',

@@ -51,6 +51,7 @@ beforeAll(async () => {
     DDAS_SIGNING_CERT_FILE: join(dir, 'ddas-cert.pem'),
     SMTP_URL: 'smtps://mail.gemeente.example:465',
     TEMPORAL_UI_URL: 'https://temporal.gemeente.example',
+    PUBLIC_ORIGIN: 'https://vroegsignalering.gemeente.example',
     HTTP_PORT: String(await freePort()),
     LOG_LEVEL: 'info',
   };
@@ -132,6 +133,13 @@ describe('NODE_ENV=production', () => {
       'bin/api.ts',
       { DDAS_OAUTH_JWKS_URL: 'http://idp.example/jwks' },
       'DDAS_OAUTH_JWKS_URL',
+    ],
+    ['no PUBLIC_ORIGIN', 'bin/api.ts', { PUBLIC_ORIGIN: undefined }, 'PUBLIC_ORIGIN'],
+    [
+      'a public origin over plain http',
+      'bin/api.ts',
+      { PUBLIC_ORIGIN: 'http://vroeg.example' },
+      'PUBLIC_ORIGIN',
     ],
     ['no DDAS issuer', 'bin/api.ts', { DDAS_OAUTH_ISSUER: undefined }, 'DDAS_OAUTH_ISSUER'],
     ['no DDAS audience', 'bin/api.ts', { DDAS_OAUTH_AUDIENCE: undefined }, 'DDAS_OAUTH_AUDIENCE'],

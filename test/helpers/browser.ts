@@ -1,7 +1,7 @@
 /** Browser tests: Debian's Chromium driven by playwright-core, with the flags this closed network needs. */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { startApiHarness } from './api.js';
 import type { TestHarness } from './temporal.js';
 
@@ -63,4 +63,17 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       await h.close();
     },
   };
+}
+
+/**
+ * Collects what the browser refused under the pages' Content-Security-Policy (api/security.ts), from every
+ * page of `context`: a test ends with `expect(violations).toEqual([])`, so a page that needs an inline
+ * script or a foreign source fails where it is used.
+ */
+export function watchCsp(context: BrowserContext): string[] {
+  const violations: string[] = [];
+  context.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
 }

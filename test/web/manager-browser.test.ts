@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeTask } from '../../workflows/messages.js';
 import { makeUser, PASSWORD } from '../api/caseworker-helpers.js';
-import { type BrowserHarness, SCREENSHOTS, startBrowserHarness } from '../helpers/browser.js';
+import { type BrowserHarness, SCREENSHOTS, startBrowserHarness, watchCsp } from '../helpers/browser.js';
 import { openTask, startCase } from '../helpers/cases.js';
 import type { TestHarness } from '../helpers/temporal.js';
 
@@ -40,7 +40,9 @@ describe('the history page in a browser', () => {
     const result = await handle.result();
 
     const manager = await makeUser(h.db, ['manager'], ['schulddienstverlening', 'wijkteam'], 'mgr');
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const violations = watchCsp(context);
+    const page = await context.newPage();
     await page.goto(`${base}/beheer/zaken`);
     await page.getByLabel('Gebruikersnaam').fill(manager);
     await page.getByLabel('Wachtwoord').fill(PASSWORD);
@@ -84,5 +86,7 @@ describe('the history page in a browser', () => {
     expect(await page.locator('figure.vs-chart polyline').count()).toBe(1);
     await expect.poll(() => page.getByRole('link', { name: 'CSV' }).count()).toBeGreaterThanOrEqual(5);
     await page.screenshot({ path: `${SCREENSHOTS}/manager-monitor.png`, fullPage: true });
+    // Mermaid, the charts and the pages' own script all ran under the Content-Security-Policy.
+    expect(violations).toEqual([]);
   });
 });

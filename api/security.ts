@@ -1,0 +1,67 @@
+/**
+ * What every answer carries, whichever route group made it: security headers (@fastify/helmet) with a
+ * Content-Security-Policy the pages pass (scripts only from /assets, no inline script), `no-store` on
+ * everything but the static assets (answers carry residents' names, BSNs and amounts, and a shared
+ * computer's browser cache must not keep them), and, with PUBLIC_ORIGIN set, a Host check so that a
+ * request for another name (DNS rebinding, a poisoned proxy) is refused before any route runs.
+ */
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+import { type Config, isProduction } from '../lib/config.js';
+
+/** Paths whose answers hold no personal data and may be cached: stylesheets, scripts, Swagger UI's files. */
+const CACHEABLE = /^\/(assets|docs\/static)\//;
+/** Load balancers probe with their own Host (often an IP address): health answers hold no data. */
+const ANY_HOST = /^\/health(\/|$|\?)/;
+
+/** The policy for pages: own scripts only; inline style attributes (Mermaid's SVG, e-mail previews). */
+export const CONTENT_SECURITY_POLICY = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'object-src': ["'none'"],
+  'base-uri': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-src': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
+
+export async function registerSecurity(app: FastifyInstance, config: Config): Promise<void> {
+  const production = isProduction(config);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        ...CONTENT_SECURITY_POLICY,
+        // Behind TLS every link stays on https; on a developer's http://127.0.0.1 it would break the pages.
+        ...(production ? { 'upgrade-insecure-requests': [] } : {}),
+      },
+    },
+    // The same-origin pages need nothing cross-origin; cross-origin isolation would only stop the demo's iframes.
+    crossOriginEmbedderPolicy: false,
+    // Nothing (no path, no query) leaves for another site; same-origin form posts keep their Origin header,
+    // which 'no-referrer' would turn into 'null' and the CSRF check (api/auth) would refuse.
+    referrerPolicy: { policy: 'same-origin' },
+    // HSTS only where the site is served over https: a development browser must still reach http://127.0.0.1.
+    strictTransportSecurity: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    frameguard: { action: 'deny' },
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!CACHEABLE.test(request.url)) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  if (config.PUBLIC_ORIGIN) {
+    const expected = new URL(config.PUBLIC_ORIGIN).host;
+    app.addHook('onRequest', async (request, reply) => {
+      if (ANY_HOST.test(request.url)) return;
+      if (request.headers.host?.toLowerCase() !== expected) {
+        return reply.code(421).send({ error: 'Misdirected Request', message: 'unknown host' });
+      }
+    });
+  }
+}
