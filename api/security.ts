@@ -4,9 +4,12 @@
  * everything but the static assets (answers carry residents' names, BSNs and amounts, and a shared
  * computer's browser cache must not keep them), and, with PUBLIC_ORIGIN set, a Host check so that a
  * request for another name (DNS rebinding, a poisoned proxy) is refused before any route runs.
+ * Also the rate limits (@fastify/rate-limit) that the sign-in, DDAS token and partner routes put in front
+ * of themselves, per client address.
  */
 import helmet from '@fastify/helmet';
-import type { FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { type Config, isProduction } from '../lib/config.js';
 
 /** Paths whose answers hold no personal data and may be cached: stylesheets, scripts, Swagger UI's files. */
@@ -31,6 +34,8 @@ export const CONTENT_SECURITY_POLICY = {
 
 export async function registerSecurity(app: FastifyInstance, config: Config): Promise<void> {
   const production = isProduction(config);
+  // Routes opt in with perMinuteLimit(); nothing else is limited.
+  await app.register(rateLimit, { global: false });
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -64,4 +69,46 @@ export async function registerSecurity(app: FastifyInstance, config: Config): Pr
       }
     });
   }
+}
+
+/** The answer of a rate limit, thrown to the route's error handler (JSON, or the sign-in page's own). */
+export interface RateLimited {
+  statusCode: 429;
+  error: 'Too Many Requests';
+  message: string;
+  retryAfterSeconds: number;
+}
+
+export function isRateLimited(error: unknown): error is RateLimited {
+  return (
+    (error as RateLimited | null)?.statusCode === 429 &&
+    typeof (error as RateLimited).retryAfterSeconds === 'number'
+  );
+}
+
+/**
+ * An onRequest hook that lets `perMinute` requests a minute through per client address (`bucket` keeps the
+ * routes' counts apart) and answers 429 with Retry-After beyond. The address is the peer's, or behind a
+ * proxy named in TRUST_PROXY the client's it reports.
+ */
+export async function perMinuteLimit(
+  app: FastifyInstance,
+  bucket: string,
+  perMinute: number,
+): Promise<onRequestAsyncHookHandler> {
+  if (!app.hasDecorator('rateLimit')) await app.register(rateLimit, { global: false });
+  return app.rateLimit({
+    max: perMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request: FastifyRequest) => `${bucket}:${request.ip}`,
+    errorResponseBuilder: (_request, context): RateLimited => {
+      const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
+      return {
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: `te veel verzoeken vanaf dit adres; probeer het over ${seconds} seconden opnieuw`,
+        retryAfterSeconds: seconds,
+      };
+    },
+  }) as onRequestAsyncHookHandler;
 }

@@ -40,3 +40,24 @@ export function answerServerFailure(
   reply.code(typeof status === 'number' && status >= 500 && status <= 599 ? status : 500);
   return 'internal';
 }
+
+/** Fastify's client errors whose own message is safe to repeat, in plain Dutch. */
+const CLIENT_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'de body is te groot',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'dit inhoudstype wordt hier niet ondersteund',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'de body is leeg; stuur JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'de body is geen geldige JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'de Content-Length klopt niet met de body',
+};
+
+/**
+ * The message of a client error (4xx) as the answer may carry it. A parser's own message quotes the body
+ * (Node's JSON.parse: `Unexpected token 'F', "Fuzzkowski..." is not valid JSON`), so only known, fixed
+ * messages go out; schema validation names the field and rule, never the value.
+ */
+export function clientMessage(error: { code?: string; message?: string; validation?: unknown }): string {
+  if (error.code && CLIENT_MESSAGES[error.code]) return CLIENT_MESSAGES[error.code]!;
+  if (error instanceof SyntaxError) return CLIENT_MESSAGES.FST_ERR_CTP_INVALID_JSON_BODY!;
+  if (error.validation && error.message) return error.message;
+  return 'het verzoek kan niet worden verwerkt';
+}

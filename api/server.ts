@@ -3,8 +3,14 @@
  * their own database and Temporal client.
  */
 
+import { STATUS_CODES } from 'node:http';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { type Config, isProduction, loadConfig } from '../lib/config.js';
@@ -20,8 +26,14 @@ import { registerDashboardRoutes } from './routes/manager-pages/dashboard.js';
 import { registerHistoryRoutes } from './routes/manager-pages/history.js';
 import { registerMonitorRoutes } from './routes/managers/monitor.js';
 import { registerPartnerRoutes } from './routes/partners/index.js';
-import { registerSecurity } from './security.js';
-import { answerServerFailure, BUSY_MESSAGE, INTERNAL_MESSAGE, isServerFailure } from './server-errors.js';
+import { isRateLimited, registerSecurity } from './security.js';
+import {
+  answerServerFailure,
+  BUSY_MESSAGE,
+  clientMessage,
+  INTERNAL_MESSAGE,
+  isServerFailure,
+} from './server-errors.js';
 
 export interface ApiDependencies {
   /** The pages' and JSON routes' pool. */
@@ -60,19 +72,50 @@ export async function buildServer(given: ApiDependencies): Promise<FastifyInstan
   const app: FastifyInstance = Fastify({
     // pino's Logger and Fastify's logger type differ only in generics.
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
-    bodyLimit: 64 * 1024 * 1024,
+    // Sign-in forms, task outcomes and DDAS requests are small: a larger body is refused before it is
+    // read. The batch route raises its own limit (INTAKE_MAX_BODY_BYTES), streaming after authentication.
+    bodyLimit: 256 * 1024,
+    // Fastify's own request lines log the URL as sent: its path and query may hold a BSN or a name
+    // (a partner's mistake). The onResponse hook below logs the route pattern instead.
+    disableRequestLogging: true,
+    // A URL Fastify cannot route (bad percent-encoding): its own message quotes the path.
+    frameworkErrors: (_error, _request, reply) => {
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .send({ statusCode: 400, error: 'Bad Request', message: 'de URL is ongeldig' });
+    },
+    // Behind a proxy only: otherwise a client could name any address in X-Forwarded-For.
+    ...(deps.config.TRUST_PROXY ? { trustProxy: deps.config.TRUST_PROXY } : {}),
   });
   // Before the route groups, so every scope without a handler of its own inherits it. Fastify's default
   // would log the error's own fields and answer with its message, which may quote a value.
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    // A client error keeps Fastify's default answer and logging.
-    if (!isServerFailure(error)) return reply.send(error);
+    // A client error keeps its status, with a message that repeats nothing of the request.
+    if (!isServerFailure(error)) {
+      const status = error.statusCode ?? 400;
+      return reply.code(status).send({
+        statusCode: status,
+        error: STATUS_CODES[status] ?? 'Bad Request',
+        message: isRateLimited(error) ? error.message : clientMessage(error),
+      });
+    }
     const busy = answerServerFailure(request, reply, error, 'request failed') === 'busy';
     return reply.send({
       statusCode: reply.statusCode,
       error: busy ? 'Service Unavailable' : 'Internal Server Error',
       message: busy ? BUSY_MESSAGE : INTERNAL_MESSAGE,
     });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? '(no route)',
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
   });
   // Headers, no-store and the Host check on every answer, so before the first route.
   await registerSecurity(app, deps.config);

@@ -24,7 +24,7 @@ import type { PartnersTable } from './tables/partners.table.js';
 import type { ResidentsTable } from './tables/residents.table.js';
 import type { SignalsTable } from './tables/signals.table.js';
 import type { TasksTable } from './tables/tasks.table.js';
-import type { UserSessionsTable, UsersTable } from './tables/users.table.js';
+import type { LoginThrottleTable, UserSessionsTable, UsersTable } from './tables/users.table.js';
 
 export interface Database {
   partners: PartnersTable;
@@ -44,6 +44,7 @@ export interface Database {
   objection_deliveries: ObjectionDeliveriesTable;
   users: UsersTable;
   user_sessions: UserSessionsTable;
+  login_throttle: LoginThrottleTable;
 }
 
 export type Db = Kysely<Database>;

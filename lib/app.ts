@@ -17,7 +17,7 @@ import { type Config, ConfigError, isProduction } from './config.js';
 import { IntakePriority } from './intake-priority.js';
 import { startLetterServices } from './letters.js';
 import type { Logger } from './logger.js';
-import { createEncryptionCodec, loadPayloadKey } from './payload-codec.js';
+import { encryptingDataConverter, loadPayloadKey } from './payload-codec.js';
 import { loadPolicies } from './policy.js';
 import { productionConfigProblems, productionDataProblems, refuseDevelopmentDefaults } from './production.js';
 import { startServices } from './services.js';
@@ -67,13 +67,9 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
     await migrateToLatest(db);
     if (isProduction(config)) refuseDevelopmentDefaults(config, await productionDataProblems(db, config));
     const intakePriority = new IntakePriority();
-    const dataConverter = {
-      payloadCodecs: [
-        createEncryptionCodec(
-          loadPayloadKey(config.PAYLOAD_ENCRYPTION_KEY, join(config.DATA_DIR, 'payload-key')),
-        ),
-      ],
-    };
+    const dataConverter = encryptingDataConverter(
+      loadPayloadKey(config.PAYLOAD_ENCRYPTION_KEY, join(config.DATA_DIR, 'payload-key')),
+    );
 
     if (parts.worker) {
       // Route the SDK's own logs through pino, warnings and up, so the terminal stays readable.

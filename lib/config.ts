@@ -110,6 +110,15 @@ const envSchema = z.object({
     .default(128 * 1024 * 1024),
   /** Most rows in one signal batch; further rows are rejected unread. */
   INTAKE_MAX_ROWS: z.coerce.number().int().min(1).default(200_000),
+  /** Requests a minute per client address: sign-in posts, DDAS token requests, partner API calls. */
+  LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  DDAS_TOKEN_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  PARTNER_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
+  /**
+   * Behind a reverse proxy: the proxies whose X-Forwarded-For names the client (addresses or CIDRs,
+   * comma-separated, or `loopback`), so rate limits and sign-in logs see the client, not the proxy.
+   */
+  TRUST_PROXY: z.string().trim().min(1).optional(),
   /** Inhabitants for the monitor's rates per 1,000: a number for MUNICIPALITY_CODE, or `GM1911=49000,GM0363=...`. */
   MUNICIPALITY_INHABITANTS: z
     .string()
@@ -185,6 +194,10 @@ const SHOWN_WHEN_WRONG = new Set<keyof typeof envSchema.shape>([
   'EMAIL_REPLACES_LETTER',
   'INTAKE_MAX_BODY_BYTES',
   'INTAKE_MAX_ROWS',
+  'LOGIN_RATE_LIMIT',
+  'DDAS_TOKEN_RATE_LIMIT',
+  'PARTNER_RATE_LIMIT',
+  'TRUST_PROXY',
   'DDAS_MOUNT_PATH',
   'DDAS_REQUEST_SIGNATURE',
 ]);

@@ -6,7 +6,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import { fileURLToPath } from 'node:url';
+import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
 const { temporal } = proto;
@@ -62,4 +63,17 @@ export function loadPayloadKey(configured: string | undefined, keyFile: string):
     chmodSync(keyFile, 0o600);
   }
   return Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
+}
+
+/** The failure converter module (workflows/failure-converter.cjs): messages and stacks encoded too. */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(
+  new URL('../workflows/failure-converter.cjs', import.meta.url),
+);
+
+/**
+ * The data converter of every client and worker of this application: payloads encrypted with `key`, and
+ * failures' messages and stack traces moved into an encrypted payload as well.
+ */
+export function encryptingDataConverter(key: Buffer): DataConverter {
+  return { payloadCodecs: [createEncryptionCodec(key)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }

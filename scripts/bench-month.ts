@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Db } from '../db/database.js';
-import { createEncryptionCodec, loadPayloadKey } from '../lib/payload-codec.js';
+import { encryptingDataConverter, loadPayloadKey } from '../lib/payload-codec.js';
 import { runBaseline } from './lib/baseline.js';
 import { type HistoryShape, sampleHistories } from './lib/case-histories.js';
 import {
@@ -356,11 +356,9 @@ async function run(bench: Bench, args: Arguments): Promise<string> {
     `  ${files.map((f) => `${f.type} ${int(f.rows)}`).join(', ')}; ${int(bad)} with a wrong field, ${int(resent)} re-sent`,
   );
   const { appPid, temporalAddress, tokens } = await startSystem(bench, files);
-  const dataConverter = {
-    payloadCodecs: [
-      createEncryptionCodec(loadPayloadKey(undefined, join(bench.system.dataDir, 'payload-key'))),
-    ],
-  };
+  const dataConverter = encryptingDataConverter(
+    loadPayloadKey(undefined, join(bench.system.dataDir, 'payload-key')),
+  );
 
   // 2. Open cases first.
   let openRss: { rss: number; open: number; complete: boolean } | null = null;

@@ -14,14 +14,18 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Db } from '../../db/database.js';
 import {
+  clearLoginFailures,
   deleteExpiredSessions,
   deleteSession,
   findActiveUserByUsername,
   findSession,
   insertSession,
+  loginLockedUntil,
   moveSessionExpiry,
+  recordLoginFailure,
   setPasswordHash,
 } from '../../db/repositories/users.js';
+import { isRateLimited, perMinuteLimit } from '../security.js';
 import { html, page, registerWebAssets } from '../web/layout.js';
 import { hashPassword, needsRehash, verifyPassword } from './password.js';
 
@@ -33,6 +37,26 @@ export type Role = (typeof ROLES)[number];
 /** The teams that hold cases. */
 export const TEAMS = ['schulddienstverlening', 'wijkteam'] as const;
 export type Team = (typeof TEAMS)[number];
+
+/** Who opens the managers' pages: case histories, the monitor and the DDAS figures. */
+export const MANAGER_ROLES = ['manager', 'teamlead', 'admin'] as const;
+
+/**
+ * The teams whose cases a user sees on the managers' pages: all (null) for a manager or admin, who answer
+ * for the whole process; for a team lead only their own teams' cases.
+ */
+export function caseTeamsOf(user: Pick<SessionUser, 'roles' | 'teams'>): readonly Team[] | null {
+  return user.roles.includes('manager') || user.roles.includes('admin') ? null : user.teams;
+}
+
+/**
+ * Whether a user sees the resident's name on a case's history page (need to know): only who works the
+ * case, a caseworker or team lead of its team. A manager or admin oversees the process, not the person.
+ */
+export function seesResidentName(user: Pick<SessionUser, 'roles' | 'teams'>, caseTeam: string): boolean {
+  const works = user.roles.includes('caseworker') || user.roles.includes('teamlead');
+  return works && (user.teams as readonly string[]).includes(caseTeam);
+}
 
 /** The signed-in user of a request. */
 export interface SessionUser {
@@ -73,6 +97,8 @@ export interface AuthOptions {
   idleMinutes?: number;
   /** The clock (tests move it). */
   now?: () => Date;
+  /** Sign-in posts a minute per client address (LOGIN_RATE_LIMIT), default 30. */
+  loginPerMinute?: number;
 }
 
 /** Where a signed-in user goes when the login was not asked for a page of its own. */
@@ -132,45 +158,82 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
       .send(loginPage(safeNext(query.next, originOf(request)), query.fout === '1'));
   });
 
-  app.post('/login', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const username = typeof body.username === 'string' ? body.username.trim() : '';
-    const password = typeof body.password === 'string' ? body.password : '';
-    const next = safeNext(typeof body.next === 'string' ? body.next : undefined, originOf(request));
-    const user = username ? await findActiveUserByUsername(options.db, username) : undefined;
-    const ok = await verifyPassword(password, user?.password_hash);
-    if (!user || !ok) {
-      request.log.info({ event: 'login_failed' }, 'login failed');
-      return reply
-        .code(401)
-        .type('text/html; charset=utf-8')
-        .send(loginPage(next, true, username));
-    }
-    // Made with older, weaker parameters: replaced now that the password is at hand.
-    if (needsRehash(user.password_hash)) {
-      await setPasswordHash(options.db, user.id, await hashPassword(password));
-    }
-    const secret = randomBytes(32).toString('base64url');
-    const state = app.vsAuth;
-    const now = state.now();
-    await deleteExpiredSessions(options.db, now);
-    await insertSession(options.db, {
-      idHash: sha256(secret),
-      userId: user.id,
-      csrfToken: randomBytes(24).toString('base64url'),
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + Math.min(state.idleMs, state.sessionMs)),
-    });
-    request.log.info({ event: 'login', userId: user.id }, 'signed in');
-    reply.setCookie(state.cookieName, secret, {
-      path: '/',
-      httpOnly: true,
-      secure: state.secure,
-      sameSite: 'lax',
-      maxAge: Math.floor(state.sessionMs / 1000),
-    });
-    return reply.redirect(next, 303);
-  });
+  // Per address: spraying many accounts from one place. Per account (login_throttle): guessing one.
+  const loginLimit = await perMinuteLimit(app, 'login', options.loginPerMinute ?? 30);
+  const tooMany = (reply: FastifyReply, next: string, username: string, seconds: number) =>
+    reply
+      .code(429)
+      .header('retry-after', String(seconds))
+      .type('text/html; charset=utf-8')
+      .send(loginPage(next, false, username, minutesText(seconds)));
+
+  app.post(
+    '/login',
+    {
+      onRequest: loginLimit,
+      errorHandler: (error, request, reply) => {
+        if (!isRateLimited(error)) throw error;
+        request.log.warn({ event: 'login_rate_limited', ip: request.ip }, 'sign-in posts over the limit');
+        return tooMany(reply, DEFAULT_PAGE, '', error.retryAfterSeconds);
+      },
+    },
+    async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const username = typeof body.username === 'string' ? body.username.trim().slice(0, 128) : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      const next = safeNext(typeof body.next === 'string' ? body.next : undefined, originOf(request));
+      const state = app.vsAuth;
+      const now = state.now();
+      const locked = username ? await loginLockedUntil(options.db, username, now) : null;
+      if (locked) {
+        // Refused without looking at the password: a locked account cannot be guessed meanwhile.
+        request.log.warn(
+          { event: 'login_locked', username, ip: request.ip },
+          'sign-in refused: account locked',
+        );
+        return tooMany(reply, next, username, Math.ceil((locked.getTime() - now.getTime()) / 1000));
+      }
+      const user = username ? await findActiveUserByUsername(options.db, username) : undefined;
+      const ok = await verifyPassword(password, user?.password_hash);
+      if (!user || !ok) {
+        const { failures, lockedUntil } = username
+          ? await recordLoginFailure(options.db, username, now)
+          : { failures: 0, lockedUntil: null };
+        // The name typed and the address, never the password: who is being tried, from where.
+        request.log.warn({ event: 'login_failed', username, ip: request.ip, failures }, 'sign-in failed');
+        if (lockedUntil) {
+          return tooMany(reply, next, username, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000));
+        }
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(loginPage(next, true, username));
+      }
+      await clearLoginFailures(options.db, username, now);
+      // Made with older, weaker parameters: replaced now that the password is at hand.
+      if (needsRehash(user.password_hash)) {
+        await setPasswordHash(options.db, user.id, await hashPassword(password));
+      }
+      const secret = randomBytes(32).toString('base64url');
+      await deleteExpiredSessions(options.db, now);
+      await insertSession(options.db, {
+        idHash: sha256(secret),
+        userId: user.id,
+        csrfToken: randomBytes(24).toString('base64url'),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + Math.min(state.idleMs, state.sessionMs)),
+      });
+      request.log.info({ event: 'login', userId: user.id }, 'signed in');
+      reply.setCookie(state.cookieName, secret, {
+        path: '/',
+        httpOnly: true,
+        secure: state.secure,
+        sameSite: 'lax',
+        maxAge: Math.floor(state.sessionMs / 1000),
+      });
+      return reply.redirect(next, 303);
+    },
+  );
 
   app.post('/uitloggen', { preHandler: requireUser() }, async (request, reply) => {
     const secret = request.cookies[app.vsAuth.cookieName];
@@ -213,10 +276,24 @@ function safeNext(next: string | undefined, origin: string): string {
   }
 }
 
-function loginPage(next: string, failed: boolean, username = ''): string {
+/** "over 3 minuten" / "over 40 seconden": when a refused sign-in may be tried again. */
+function minutesText(seconds: number): string {
+  if (seconds < 90) return `${seconds} seconden`;
+  return `${Math.ceil(seconds / 60)} minuten`;
+}
+
+function loginPage(next: string, failed: boolean, username = '', waitText?: string): string {
+  const notice = waitText
+    ? {
+        kind: 'error' as const,
+        text: `Te veel mislukte inlogpogingen. Probeer het over ${waitText} opnieuw. Wachtwoord vergeten? Vraag uw beheerder om een nieuw wachtwoord.`,
+      }
+    : failed
+      ? { kind: 'error' as const, text: 'De gebruikersnaam of het wachtwoord klopt niet.' }
+      : null;
   return page({
     title: 'Inloggen',
-    notice: failed ? { kind: 'error', text: 'De gebruikersnaam of het wachtwoord klopt niet.' } : null,
+    notice,
     body: html`<form method="post" action="/login" class="utrecht-form vs-form vs-login">
   <input type="hidden" name="next" value="${next}">
   <div class="utrecht-form-field utrecht-form-field--text">

@@ -6,12 +6,14 @@
  *
  * Nothing here logs or echoes a request or response body: it may hold BSNs and addresses.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Db } from '../../db/database.js';
 import { type Config, loadConfig } from '../../lib/config.js';
+import { isRateLimited, perMinuteLimit } from '../security.js';
 import { answerServerFailure, BUSY_MESSAGE, isServerFailure } from '../server-errors.js';
 import { createTokenVerifier, type TokenFailure, type TokenVerifier } from './auth.js';
 import { buildDelivery, type DeliverySettings, UnprocessableRequest } from './delivery.js';
@@ -157,6 +159,8 @@ export function registerDdasRoutes(app: FastifyInstance, deps: DdasRouteDependen
       }
 
       scope.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+        if (isRateLimited(err))
+          return problem(reply, 429, 'te-veel-verzoeken', 'Te veel verzoeken', err.message);
         if (err instanceof BodyError)
           return problem(reply, 400, 'ongeldig-request', 'Ongeldig request', err.message);
         if (!isServerFailure(err)) {
@@ -251,7 +255,9 @@ export function registerDdasRoutes(app: FastifyInstance, deps: DdasRouteDependen
       });
 
       if (tokens.issuesTokens) {
-        scope.post('/oauth/token', async (request, reply) => {
+        // Guessing the client secret: a few tries a minute per address.
+        const tokenLimit = await perMinuteLimit(scope, 'ddas-token', config.DDAS_TOKEN_RATE_LIMIT);
+        scope.post('/oauth/token', { onRequest: tokenLimit }, async (request, reply) => {
           reply.header('Cache-Control', 'no-store');
           const form = (request.body ?? {}) as Record<string, unknown>;
           if (form.grant_type !== 'client_credentials') {

@@ -18,6 +18,7 @@ import * as m0013 from './2026_11_27_0013_objection_deliveries.js';
 import * as m0014 from './2026_11_28_0014_signal_amount_positive.js';
 import * as m0015 from './2026_11_28_0015_resident_details.js';
 import * as m0016 from './2026_12_01_0016_dispatch_claims.js';
+import * as m0017 from './2026_12_07_0017_login_throttle.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0014_signal_amount_positive': m0014,
   '2026_11_28_0015_resident_details': m0015,
   '2026_12_01_0016_dispatch_claims': m0016,
+  '2026_12_07_0017_login_throttle': m0017,
 };

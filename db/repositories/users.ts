@@ -160,7 +160,10 @@ export async function setUserActive(db: Db, username: string, active: boolean): 
   });
 }
 
-/** Replaces a user's password by login name and ends their sessions; returns whether the user exists. */
+/**
+ * Replaces a user's password by login name, ends their sessions and lifts a sign-in lock; returns whether
+ * the user exists.
+ */
 export async function replacePassword(db: Db, username: string, passwordHash: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const user = await trx
@@ -171,6 +174,8 @@ export async function replacePassword(db: Db, username: string, passwordHash: st
       .executeTakeFirst();
     if (!user) return false;
     await trx.deleteFrom('user_sessions').where('user_id', '=', user.id).execute();
+    // A new password from the administrator also lifts a lock from failed sign-ins.
+    await trx.deleteFrom('login_throttle').where('username', '=', username.toLowerCase()).execute();
     return true;
   });
 }
@@ -181,4 +186,63 @@ export async function endSessionsOf(db: Db, username: string): Promise<number | 
   if (!user) return null;
   const result = await db.deleteFrom('user_sessions').where('user_id', '=', user.id).executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** Failures allowed per login name before it locks; each further failure doubles the lock. */
+export const LOGIN_FAILURES_BEFORE_LOCK = 5;
+const FIRST_LOCK_MS = 60_000;
+const LONGEST_LOCK_MS = 60 * 60_000;
+
+/** Until when sign-ins for this login name are refused without checking the password, if locked now. */
+export async function loginLockedUntil(db: Db, username: string, now: Date): Promise<Date | null> {
+  const row = await db
+    .selectFrom('login_throttle')
+    .select('locked_until')
+    .where('username', '=', username.toLowerCase())
+    .executeTakeFirst();
+  return row?.locked_until && row.locked_until > now ? row.locked_until : null;
+}
+
+/**
+ * Counts a failed sign-in for a login name; from the fifth one the name locks for a minute, doubling with
+ * each further failure up to an hour. Returns the failures so far and the lock, if any.
+ */
+export async function recordLoginFailure(
+  db: Db,
+  username: string,
+  now: Date,
+): Promise<{ failures: number; lockedUntil: Date | null }> {
+  const row = await db
+    .insertInto('login_throttle')
+    .values({ username: username.toLowerCase(), failures: 1, last_failure_at: now })
+    .onConflict((oc) =>
+      oc.column('username').doUpdateSet((eb) => ({
+        failures: eb('login_throttle.failures', '+', 1),
+        last_failure_at: now,
+      })),
+    )
+    .returning('failures')
+    .executeTakeFirstOrThrow();
+  const over = row.failures - LOGIN_FAILURES_BEFORE_LOCK;
+  if (over < 0) return { failures: row.failures, lockedUntil: null };
+  const lockedUntil = new Date(now.getTime() + Math.min(FIRST_LOCK_MS * 2 ** over, LONGEST_LOCK_MS));
+  await db
+    .updateTable('login_throttle')
+    .set({ locked_until: lockedUntil })
+    .where('username', '=', username.toLowerCase())
+    .execute();
+  return { failures: row.failures, lockedUntil };
+}
+
+/** A successful sign-in forgets the name's failures; names nobody tried for a day are purged. */
+export async function clearLoginFailures(db: Db, username: string, now: Date): Promise<void> {
+  await db
+    .deleteFrom('login_throttle')
+    .where((eb) =>
+      eb.or([
+        eb('username', '=', username.toLowerCase()),
+        eb('last_failure_at', '<', new Date(now.getTime() - 24 * 3_600_000)),
+      ]),
+    )
+    .execute();
 }

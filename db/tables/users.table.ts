@@ -26,3 +26,11 @@ export interface UserSessionsTable {
   expires_at: Date;
 }
 export type UserSession = Selectable<UserSessionsTable>;
+
+/** Failed sign-ins per login name (whether or not a user has it) and the lock they caused. */
+export interface LoginThrottleTable {
+  username: string;
+  failures: Generated<number>;
+  locked_until: Date | null;
+  last_failure_at: Generated<Date>;
+}

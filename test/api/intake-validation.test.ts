@@ -196,4 +196,34 @@ describe('the CSV reader', () => {
       { cells: ['5', '6'], line: 6 },
     ]);
   });
+  it('reads a record longer than its limit as one unreadable row and goes on after the next line break', () => {
+    const splitter = new CsvSplitter(';', 100);
+    const long = 'x'.repeat(60);
+    const records = [
+      ...splitter.push(`a;b\n1;2\n${long}`),
+      ...splitter.push(long),
+      ...splitter.push(`${long}\n3;4\n"open\n${long}`),
+      ...splitter.push(long),
+      ...splitter.push('the rest of it\n5;6\n'),
+      ...splitter.end(),
+    ];
+    expect(records).toEqual([
+      { cells: ['a', 'b'], line: 1 },
+      { cells: ['1', '2'], line: 2 },
+      { cells: null, line: 3, tooLong: true },
+      { cells: ['3', '4'], line: 4 },
+      // A quote not closed within the limit: too long from line 5; skipping ends at the next break.
+      { cells: null, line: 5, tooLong: true },
+      { cells: ['5', '6'], line: 7 },
+    ]);
+  });
+
+  it('holds no more than the limit and a piece of text while a line never ends', () => {
+    const splitter = new CsvSplitter(';');
+    const piece = 'y'.repeat(16 * 1024);
+    let records = 0;
+    for (let i = 0; i < 512; i += 1) records += splitter.push(piece).length; // 8 MiB without a line break
+    expect(records).toBe(1);
+    expect(splitter.end()).toEqual([]);
+  });
 });

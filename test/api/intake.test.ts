@@ -275,7 +275,12 @@ describe('POST /api/v1/signals', () => {
     ['three decimals', { amount: 10.125 }, 'amount', 'mag hoogstens 2 decimalen hebben'],
     ['an amount as text', { amount: '10' }, 'amount', 'moet een bedrag in euro zijn'],
     ['crisis not a boolean', { crisis: 'ja' }, 'crisis', 'moet true of false zijn'],
-    ['an unknown field', { colour: 'blue' }, 'colour', 'onbekend veld'],
+    [
+      'an unknown field (its name not repeated)',
+      { colour: 'blue' },
+      '(onbekend veld)',
+      'onbekend veld (de naam wordt niet herhaald; zie de documentatie voor de veldnamen)',
+    ],
     [
       'a BSN of 8 digits',
       { resident: { ...base.resident, bsn: '12345678' } },
@@ -319,10 +324,10 @@ describe('POST /api/v1/signals', () => {
       'moet een e-mailadres zijn',
     ],
     [
-      'an unknown resident field',
+      'an unknown resident field (its name not repeated)',
       { resident: { ...base.resident, nickname: 'J' } },
-      'resident.nickname',
-      'onbekend veld',
+      'resident.(onbekend veld)',
+      'onbekend veld (de naam wordt niet herhaald; zie de documentatie voor de veldnamen)',
     ],
     [
       'a foreign postcode',
@@ -603,7 +608,11 @@ describe('POST /api/v1/signal-batches', () => {
     expect(res.statusCode).toBe(422);
     expect(res.json().problems).toEqual([
       { row: 1, field: 'amount', reason: 'moet groter dan 0 zijn' },
-      { row: 2, field: 'extra', reason: 'onbekend veld' },
+      {
+        row: 2,
+        field: '(onbekend veld)',
+        reason: 'onbekend veld (de naam wordt niet herhaald; zie de documentatie voor de veldnamen)',
+      },
     ]);
     expect(
       await db.selectFrom('signals').select('id').where('partner_id', '=', p.partnerId).execute(),
@@ -812,6 +821,37 @@ describe('POST /api/v1/signal-batches', () => {
         field: '(batch)',
         reason: 'te veel rijen: hoogstens 500 per levering; deze en volgende rijen zijn niet gelezen',
       },
+    ]);
+  });
+
+  it('reads a delivery without line breaks as one too-long header (422), and a too-long row as one refused row', async () => {
+    const p = await partnerWithToken();
+    const csv = (payload: string) =>
+      server.inject({
+        method: 'POST',
+        url: '/api/v1/signal-batches',
+        headers: { ...p.auth, 'content-type': 'text/csv' },
+        payload,
+      });
+    const oneLine = await csv(`${header};${'Fuzzkowski;'.repeat(15_000)}`);
+    expect(oneLine.statusCode).toBe(422);
+    expect(oneLine.json()).toMatchObject({
+      message: 'de eerste regel van de levering is geen kopregel: hij is te lang',
+      problems: [{ row: 1, field: '(rij)', reason: expect.stringContaining('langer dan 65536 tekens') }],
+    });
+    expect(oneLine.body).not.toContain('Fuzzkowski');
+    const longRow = await csv(
+      `${header}\n${csvRow('T1')}\n${'Fuzzkowski;'.repeat(7_000)}\n${csvRow('T2')}\n`,
+    );
+    expect(longRow.statusCode).toBe(202);
+    const report = await server.inject({
+      method: 'GET',
+      url: `/api/v1/signal-batches/${longRow.json().batchId}`,
+      headers: p.auth,
+    });
+    expect(report.json()).toMatchObject({ accepted: 2, rejected: 1 });
+    expect(report.json().rejectedRows).toEqual([
+      { row: 3, field: '(rij)', reason: expect.stringContaining('ontbreekt een regeleinde') },
     ]);
   });
 

@@ -365,7 +365,10 @@ describe('POST /api/v1/objections', () => {
     const many = await problemsOf(wrong);
     expect(many.json().problems).toEqual(
       expect.arrayContaining([
-        { field: 'resident.firstNames', reason: 'onbekend veld' },
+        {
+          field: 'resident.(onbekend veld)',
+          reason: 'onbekend veld (de naam wordt niet herhaald; zie de documentatie voor de veldnamen)',
+        },
         { field: 'resident.birthDate', reason: 'ligt in de toekomst' },
         { field: 'address.postcode', reason: 'moet een Nederlandse postcode zijn (1234 AB)' },
       ]),

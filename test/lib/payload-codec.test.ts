@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEncryptionCodec, loadPayloadKey } from '../../lib/payload-codec.js';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createEncryptionCodec, encryptingDataConverter, loadPayloadKey } from '../../lib/payload-codec.js';
+import { createCaseWorker } from '../../worker/worker.js';
 import { completeTask } from '../../workflows/messages.js';
-import { historyText, openTask, startCase, viewOf } from '../helpers/cases.js';
+import { historyText, openTask, startCase, viewOf, waitFor } from '../helpers/cases.js';
 import { createHarness, type TestHarness } from '../helpers/temporal.js';
 
 describe('payload encryption codec', () => {
@@ -63,5 +65,58 @@ describe('a case with encrypted payloads on the real server', () => {
     expect(raw).not.toContain(stored.signalId);
     expect(raw).not.toContain(task.taskId);
     await handle.terminate('test finished');
+  });
+});
+
+describe('failures encrypted like payloads on the real server', () => {
+  // A message as a careless error would carry it: a name and a BSN-like number.
+  const SECRET = 'Fuzzkowski 123456782 kon niet worden bereikt';
+  let h: TestHarness;
+  let connection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  beforeAll(async () => {
+    const key = randomBytes(32);
+    h = await createHarness({ dataConverter: encryptingDataConverter(key) });
+    connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    // The letter channel fails every time, with personal values in its message and stack.
+    worker = await createCaseWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: h.taskQueue,
+      db: h.db,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      dataConverter: encryptingDataConverter(key),
+      channel: {
+        async deliver() {
+          // Non-retryable: the first letter's local activity fails for good, and so does its workflow task.
+          throw ApplicationFailure.nonRetryable(SECRET, 'TestFailure');
+        },
+      },
+      overrides: { shutdownGraceTime: '1 second' },
+    });
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await connection?.close();
+    await h?.close();
+  });
+
+  it("keeps an activity failure's message and stack out of the server's history", async () => {
+    const { handle } = await startCase(h);
+    // The failed local activity and workflow task are in the history, as the server stores it.
+    const raw = await waitFor(
+      () => historyText(handle),
+      (text) => text.includes('Encoded failure'),
+    );
+    expect(raw).not.toContain('Fuzzkowski');
+    expect(raw).not.toContain('123456782');
+    // No stack trace either: it would name the code's files and lines.
+    expect(raw).not.toContain('case-activities');
+    expect(raw).not.toMatch(/at [\w.<>]+ \(/);
+    // The case failed with its activity (non-retryable): nothing left to terminate.
+    expect((await handle.describe()).status.name).toBe('FAILED');
   });
 });

@@ -13,6 +13,7 @@ import type { TestProject } from 'vitest/node';
 import { createDatabase } from '../../db/database.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../lib/embedded-postgres.js';
+import { FAILURE_CONVERTER_PATH } from '../../lib/payload-codec.js';
 import { ensureTemporalCli } from '../../lib/temporal-cli.js';
 import { type DevServer, startDevServer } from '../../lib/temporal-dev-server.js';
 import { WORKFLOWS_PATH } from '../../worker/worker.js';
@@ -57,7 +58,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let server: DevServer | undefined;
   try {
     server = await startDevServer({ cli, port, uiPort });
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      // As the worker bundles it (lib/payload-codec.ts): failure messages and stacks encoded.
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: quietLogger,
+    });
     mkdirSync('test-artifacts', { recursive: true });
     const workflowBundlePath = join(process.cwd(), 'test-artifacts', 'workflow-bundle.js');
     writeFileSync(workflowBundlePath, code);

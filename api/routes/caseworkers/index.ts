@@ -10,7 +10,7 @@ export async function registerCaseworkerRoutes(
   app: FastifyInstance,
   deps: ServerDependencies,
 ): Promise<void> {
-  await registerAuth(app, { db: deps.db });
+  await registerAuth(app, { db: deps.db, loginPerMinute: deps.config.LOGIN_RATE_LIMIT });
   registerCaseworkerApi(app, deps);
   registerCaseworkerPages(app, deps);
 }

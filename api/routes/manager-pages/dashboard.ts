@@ -5,14 +5,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SIGNAALPARTNERS } from '../../../workflows/ddas.js';
-import { requireUser, userOf } from '../../auth/index.js';
+import { MANAGER_ROLES, requireUser, userOf } from '../../auth/index.js';
 import type { ServerDependencies } from '../../server.js';
 import { barChart, lineChart } from '../../web/charts.js';
 import { addNavItem, html, page, raw, type SafeHtml } from '../../web/layout.js';
 import { inhabitantsOf } from '../managers/monitor.js';
 import { type MonitorFigures, monitorFigures } from '../managers/monitor-figures.js';
 
-const MANAGER_ROLES = ['manager', 'teamlead', 'admin'] as const;
 const MONTHS = ['jan', 'feb', 'mrt', 'apr', 'mei', 'jun', 'jul', 'aug', 'sep', 'okt', 'nov', 'dec'];
 
 const query = z.object({

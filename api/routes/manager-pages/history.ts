@@ -10,13 +10,19 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { toMermaidOverview } from '../../../scripts/statechart-mermaid.js';
 import { EINDRESULTATEN } from '../../../workflows/ddas.js';
-import { requireUser, userOf } from '../../auth/index.js';
+import {
+  caseTeamsOf,
+  MANAGER_ROLES,
+  requireUser,
+  type SessionUser,
+  seesResidentName,
+  userOf,
+} from '../../auth/index.js';
 import { buildCaseHistory } from '../../history/timeline.js';
 import type { ServerDependencies } from '../../server.js';
 import { formatDateTime, PRIORITY_LABELS, STAGE_LABELS } from '../../web/format.js';
 import { addNavItem, html, page, raw, teamName } from '../../web/layout.js';
 
-const MANAGER_ROLES = ['manager', 'teamlead', 'admin'] as const;
 const PAGE_SIZE = 50;
 
 const listQuery = z.object({
@@ -58,12 +64,16 @@ export async function registerHistoryRoutes(app: FastifyInstance, deps: ServerDe
       .send("mermaid.initialize({ startOnLoad: true, securityLevel: 'strict' });\n"),
   );
 
-  const findCase = (id: string) =>
-    deps.db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+  /** The case, if this user may see it: a team lead only their teams' cases (another team's: not found). */
+  const findCase = async (id: string, user: SessionUser) => {
+    const row = await deps.db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+    const teams = caseTeamsOf(user);
+    return row && (teams === null || (teams as readonly string[]).includes(row.team)) ? row : undefined;
+  };
 
   app.get('/api/v1/cases/:id/history', { preHandler: requireUser(MANAGER_ROLES) }, async (request, reply) => {
     const params = idParams.safeParse(request.params);
-    const row = params.success ? await findCase(params.data.id) : undefined;
+    const row = params.success ? await findCase(params.data.id, userOf(request)) : undefined;
     if (!row) return reply.code(404).send({ error: 'Zaak niet gevonden' });
     const history = await buildCaseHistory(deps.temporal, deps.db, row.workflow_id, row.id);
     if ((request.query as Record<string, string>)?.download === '1') {
@@ -76,6 +86,8 @@ export async function registerHistoryRoutes(app: FastifyInstance, deps: ServerDe
     const parsed = listQuery.safeParse(request.query);
     const q = parsed.success ? parsed.data : listQuery.parse({});
     let query = deps.db.selectFrom('cases');
+    const teams = caseTeamsOf(userOf(request));
+    if (teams !== null) query = query.where('team', 'in', teams.length > 0 ? [...teams] : ['']);
     if (q.stage) query = query.where('stage', '=', q.stage);
     if (q.team) query = query.where('team', '=', q.team);
     if (q.result) query = query.where('result', '=', q.result);
@@ -169,7 +181,8 @@ export async function registerHistoryRoutes(app: FastifyInstance, deps: ServerDe
 
   app.get('/beheer/zaken/:id', { preHandler: requireUser(MANAGER_ROLES) }, async (request, reply) => {
     const params = idParams.safeParse(request.params);
-    const row = params.success ? await findCase(params.data.id) : undefined;
+    const user = userOf(request);
+    const row = params.success ? await findCase(params.data.id, user) : undefined;
     if (!row) {
       return reply
         .code(404)
@@ -177,26 +190,34 @@ export async function registerHistoryRoutes(app: FastifyInstance, deps: ServerDe
         .send(
           page({
             title: 'Zaak niet gevonden',
-            body: html`<p class="utrecht-paragraph">Deze zaak bestaat niet.</p>`,
+            body: html`<p class="utrecht-paragraph">Deze zaak bestaat niet, of hoort bij een ander team.</p>`,
             user: userOf(request),
           }),
         );
     }
     const history = await buildCaseHistory(deps.temporal, deps.db, row.workflow_id, row.id);
-    const resident = row.personal_data_deleted_at
-      ? null
-      : await deps.db
-          .selectFrom('residents')
-          .select(['first_names', 'surname_prefix', 'surname'])
-          .where('case_key', '=', row.case_key)
-          .executeTakeFirst();
+    const showName = seesResidentName(user, row.team);
+    const resident =
+      row.personal_data_deleted_at || !showName
+        ? null
+        : await deps.db
+            .selectFrom('residents')
+            .select(['first_names', 'surname_prefix', 'surname'])
+            .where('case_key', '=', row.case_key)
+            .executeTakeFirst();
     const uiBase = deps.temporalUiUrl;
     const uiLink = uiBase
       ? `${uiBase}/namespaces/default/workflows/${encodeURIComponent(row.workflow_id)}/${history.runs.at(-1)}/history`
       : null;
     const body = html`
       <p class="utrecht-paragraph">
-        ${resident ? html`Inwoner: <strong>${[resident.first_names, resident.surname_prefix, resident.surname].filter(Boolean).join(' ')}</strong>. ` : html`De persoonsgegevens van deze zaak zijn verwijderd; de geschiedenis blijft leesbaar. `}
+        ${
+          resident
+            ? html`Inwoner: <strong>${[resident.first_names, resident.surname_prefix, resident.surname].filter(Boolean).join(' ')}</strong>. `
+            : row.personal_data_deleted_at
+              ? html`De persoonsgegevens van deze zaak zijn verwijderd; de geschiedenis blijft leesbaar. `
+              : html`De naam van de inwoner ziet alleen het team dat de zaak behandelt. `
+        }
         Stap nu: <strong>${STAGE_LABELS[row.stage] ?? row.stage}</strong>${row.result ? html`, resultaat: <strong>${row.result}</strong>` : ''}.
       </p>
       <p class="utrecht-paragraph">

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Db } from '../../../db/database.js';
 import type { Config } from '../../../lib/config.js';
 import { SIGNAALPARTNERS } from '../../../workflows/ddas.js';
-import { registerAuth, requireUser } from '../../auth/index.js';
+import { MANAGER_ROLES, registerAuth, requireUser } from '../../auth/index.js';
 import { MONITOR_TABLES, monitorFigures, tableOf, toCsv } from './monitor-figures.js';
 
 export interface MonitorRouteDependencies {
@@ -18,8 +18,6 @@ export interface MonitorRouteDependencies {
   /** Replaces the default access check (signed in as manager, team lead or admin). */
   monitorPreHandler?: preHandlerAsyncHookHandler;
 }
-
-const MANAGER_ROLES = ['manager', 'teamlead', 'admin'] as const;
 
 // PostgreSQL refuses year 0, which Date takes; a monitor period outside these years is a typo.
 const isoDate = z
@@ -64,7 +62,7 @@ export async function registerMonitorRoutes(
 ): Promise<void> {
   let guard = deps.monitorPreHandler;
   if (!guard) {
-    await registerAuth(app, { db: deps.db });
+    await registerAuth(app, { db: deps.db, loginPerMinute: deps.config?.LOGIN_RATE_LIMIT });
     guard = requireUser(MANAGER_ROLES);
   }
   const inhabitants = inhabitantsOf(

@@ -44,8 +44,20 @@ const UNREADABLE_ROW: Problem = {
   reason: 'rij kan niet gelezen worden: aantal kolommen of aanhalingstekens klopt niet',
 };
 
+/**
+ * The longest record read, in characters: a signal's row is under 2,000. A longer one (a file without line
+ * breaks, a quote never closed) is one unreadable row, and the reader skips to the next line without
+ * holding more of it, so reading stays linear in the body and bounded in memory.
+ */
+export const MAX_RECORD_CHARS = 64 * 1024;
+
+const TOO_LONG_ROW: Problem = {
+  field: '(rij)',
+  reason: `rij is langer dan ${MAX_RECORD_CHARS} tekens: ontbreekt een regeleinde of een sluitend aanhalingsteken?`,
+};
+
 /** One record read from the text: its cells and the line it ends on, or a row that cannot be read. */
-type CsvRecord = { cells: string[]; line: number } | { cells: null; line: number };
+type CsvRecord = { cells: string[]; line: number } | { cells: null; line: number; tooLong?: true };
 
 /**
  * Splits CSV text into records, incrementally: `push` takes the next piece of decoded text and returns
@@ -57,17 +69,40 @@ export class CsvSplitter {
   /** Line number of the first line in `pending`. */
   private line = 1;
   private delimiter: string;
+  /** Skipping the rest of a record over MAX_RECORD_CHARS, up to the next line break. */
+  private skipping = false;
 
-  constructor(delimiter: ';' | ',') {
+  constructor(
+    delimiter: ';' | ',',
+    private readonly maxRecord = MAX_RECORD_CHARS,
+  ) {
     this.delimiter = delimiter;
   }
 
   push(text: string): CsvRecord[] {
-    this.pending = this.pending.length === 0 ? text : this.pending + text;
-    return this.drain(false);
+    let rest = text;
+    if (this.skipping) {
+      const nl = rest.indexOf('\n');
+      if (nl === -1) return [];
+      this.skipping = false;
+      this.line += 1;
+      rest = rest.slice(nl + 1);
+    }
+    this.pending = this.pending.length === 0 ? rest : this.pending + rest;
+    const out = this.drain(false);
+    if (this.pending.length > this.maxRecord) {
+      // An unfinished record this long: unreadable. Its line breaks so far (inside quotes) still count.
+      out.push({ cells: null, line: this.line, tooLong: true });
+      for (let i = this.pending.indexOf('\n'); i !== -1; i = this.pending.indexOf('\n', i + 1))
+        this.line += 1;
+      this.pending = '';
+      this.skipping = true;
+    }
+    return out;
   }
 
   end(): CsvRecord[] {
+    if (this.skipping) return [];
     return this.drain(true);
   }
 
@@ -86,6 +121,13 @@ export class CsvSplitter {
       }
       const end = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
       if (quote !== -1 && quote < pos) quote = text.indexOf('"', pos);
+      if (end - pos > this.maxRecord) {
+        // Read whole but too long, quoted or not: the same refusal as for one that never ends.
+        out.push({ cells: null, line: this.line, tooLong: true });
+        this.line += 1;
+        pos = nl + 1;
+        continue;
+      }
       if (quote === -1 || quote >= end) {
         // The common case: a line without quotes is a record of plain cells.
         if (end > pos) out.push({ cells: text.slice(pos, end).split(delimiter), line: this.line });
@@ -246,6 +288,11 @@ export async function csvRows(body: Readable, maxBytes: number): Promise<AsyncGe
     ]);
   if (!header.cells) {
     limited.destroy();
+    if (header.tooLong) {
+      throw new DeliveryError(422, 'de eerste regel van de levering is geen kopregel: hij is te lang', [
+        { row: 1, ...TOO_LONG_ROW },
+      ]);
+    }
     throw new DeliveryError(422, 'de kopregel van de levering is ongeldig', [{ row: 1, ...UNREADABLE_ROW }]);
   }
   const headers = header.cells.map((h) => h.trim());
@@ -266,8 +313,13 @@ export async function csvRows(body: Readable, maxBytes: number): Promise<AsyncGe
   return (async function* rows(): AsyncGenerator<RawRow> {
     try {
       for (;;) {
-        for (const { cells, line } of records) {
-          if (!cells || cells.length !== headers.length) {
+        for (const record of records) {
+          const { cells, line } = record;
+          if (!cells) {
+            yield { row: line, problems: ['tooLong' in record ? TOO_LONG_ROW : UNREADABLE_ROW] };
+            continue;
+          }
+          if (cells.length !== headers.length) {
             yield { row: line, problems: [UNREADABLE_ROW] };
             continue;
           }

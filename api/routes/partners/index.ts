@@ -7,6 +7,7 @@
  * reported with row, field and reason); the route schemas are the same zod schemas as JSON Schema, for
  * the documentation only.
  */
+
 import type { Readable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -14,6 +15,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { getBatchReport } from '../../../db/repositories/batches.js';
 import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repositories/partner-tokens.js';
+import { isRateLimited, perMinuteLimit } from '../../security.js';
 import type { ServerDependencies } from '../../server.js';
 import { answerServerFailure, BUSY_MESSAGE, INTERNAL_MESSAGE, isServerFailure } from '../../server-errors.js';
 import { csvRows, DeliveryError } from './csv.js';
@@ -107,6 +109,17 @@ const feedbackQuerySchema = z.strictObject({
     .refine((v) => Number(v.slice(0, 4)) >= YEARS.min && Number(v.slice(0, 4)) <= YEARS.max, {
       error: `moet een tijdstip tussen de jaren ${YEARS.min} en ${YEARS.max} zijn`,
     })
+    // What PostgreSQL's timestamptz takes: at most microseconds, and offsets within ±14:00.
+    .refine((v) => !/\.\d{7,}/.test(v), { error: 'heeft hoogstens 6 cijfers achter de seconden' })
+    .refine(
+      (v) => {
+        const m = /([+-])(\d{2}):?(\d{2})$/.exec(v);
+        return !m || Number(m[2]) * 60 + Number(m[3]) <= 14 * 60;
+      },
+      {
+        error: 'heeft een tijdzone tussen -14:00 en +14:00',
+      },
+    )
     .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
@@ -269,6 +282,9 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
             : { error: 'internal', message: INTERNAL_MESSAGE },
         );
       }
+      if (isRateLimited(error)) {
+        return reply.code(429).send({ error: 'too_many_requests', message: error.message });
+      }
       // A client error (4xx) from here on.
       const status = error.statusCode ?? 400;
       // Raised before the handler ran: nothing of the body was stored.
@@ -279,6 +295,8 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
         .send({ error: error.code ?? 'bad_request', message: clientErrorMessage(error) });
     });
 
+    // Before the token is looked up: also guessing tokens counts against the address.
+    scope.addHook('onRequest', await perMinuteLimit(scope, 'partner', config.PARTNER_RATE_LIMIT));
     scope.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -396,11 +414,12 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
             }
             const extra = Object.keys(body).filter((k) => k !== 'signals');
             if (extra.length > 0) {
-              throw new DeliveryError(
-                422,
-                'de body bevat onbekende velden',
-                extra.map((field) => ({ field, reason: 'onbekend veld' })),
-              );
+              throw new DeliveryError(422, 'de body bevat onbekende velden', [
+                {
+                  field: '(onbekend veld)',
+                  reason: `${extra.length} onbekend(e) veld(en) naast signals; de namen worden niet herhaald`,
+                },
+              ]);
             }
             rows = body.signals.map((input, i) => ({ row: i + 1, input }));
           }
@@ -510,8 +529,11 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
         const parsed = feedbackQuerySchema.safeParse(request.query);
         if (!parsed.success) {
           const problems = parsed.error.issues.map((i) => ({
-            field: i.code === 'unrecognized_keys' ? i.keys.join(',') : i.path.join('.'),
-            reason: i.code === 'unrecognized_keys' ? 'onbekende parameter' : i.message,
+            field: i.code === 'unrecognized_keys' ? '(onbekende parameter)' : i.path.join('.'),
+            reason:
+              i.code === 'unrecognized_keys'
+                ? `${i.keys.length} onbekende parameter(s); alleen since en limit bestaan (de namen worden niet herhaald)`
+                : i.message,
           }));
           // Only the documented names in the message; unknown ones are the partner's own text.
           const named = [

@@ -212,7 +212,14 @@ export function problemsOf(error: z.ZodError, row?: number, leafOnly = false): P
   };
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) push([...issue.path, key], 'onbekend veld');
+      // A key is the partner's own text, and may be a value put in the wrong place (a name, a BSN): its
+      // place is named, the key itself is not repeated.
+      push(
+        [...issue.path, '(onbekend veld)'],
+        issue.keys.length === 1
+          ? 'onbekend veld (de naam wordt niet herhaald; zie de documentatie voor de veldnamen)'
+          : `${issue.keys.length} onbekende velden (de namen worden niet herhaald; zie de documentatie voor de veldnamen)`,
+      );
     } else {
       push(issue.path, issue.message);
     }
