@@ -349,14 +349,29 @@ function createCaseEffects({ db, channel = recordOnlyChannel(db) }: CaseActivity
         .execute();
     },
 
-    /** Hands the resident over to debt help: a dossier record with the consent form's date and reference. */
+    /**
+     * Hands the resident over to debt help: a dossier record with the consent form's date and reference.
+     * The reference comes from PostgreSQL (consent_forms), where the caseworker's answer put it; only
+     * histories from before 2026-12-07 carry it in `consentReference`.
+     */
     async handOver(input: {
       key: string;
       caseId: string;
       caseKey: string;
       consentDate: string;
-      consentReference: string;
+      consentFormId?: string | undefined;
+      consentReference?: string | undefined;
     }): Promise<void> {
+      const form = input.consentFormId
+        ? await db
+            .selectFrom('consent_forms')
+            .select('reference')
+            .where('id', '=', input.consentFormId)
+            .executeTakeFirst()
+        : undefined;
+      const reference = form?.reference ?? input.consentReference;
+      // Committed before the Update was sent, so absent only if the case's personal data went meanwhile.
+      if (reference === undefined) throw new Error('consent form not found; the hand-over is retried');
       const resident = await db
         .selectFrom('residents')
         .select('id')
@@ -369,7 +384,7 @@ function createCaseEffects({ db, channel = recordOnlyChannel(db) }: CaseActivity
           case_id: input.caseId,
           resident_id: resident?.id ?? null,
           consent_date: input.consentDate,
-          consent_reference: input.consentReference,
+          consent_reference: reference,
         })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .execute();
@@ -433,6 +448,8 @@ function createCaseEffects({ db, channel = recordOnlyChannel(db) }: CaseActivity
           .where('case_id', 'in', caseIds)
           .execute();
         if (!waiting) await trx.deleteFrom('residents').where('case_key', '=', input.caseKey).execute();
+        // The typed references; a hand-over's dossier keeps its own copy.
+        await trx.deleteFrom('consent_forms').where('case_id', 'in', caseIds).execute();
         await trx
           .updateTable('cases')
           .set({ personal_data_deleted_at: sql`coalesce(personal_data_deleted_at, ${new Date(input.at)})` })

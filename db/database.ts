@@ -16,6 +16,7 @@ import type {
   SignalBatchRejectionsTable,
 } from './tables/intake.table.js';
 import type {
+  ConsentFormsTable,
   DossiersTable,
   OutboundMessagesTable,
   PartnerNotificationsTable,
@@ -37,6 +38,7 @@ export interface Database {
   outbound_messages: OutboundMessagesTable;
   partner_notifications: PartnerNotificationsTable;
   dossiers: DossiersTable;
+  consent_forms: ConsentFormsTable;
   partner_tokens: PartnerTokensTable;
   signal_batches: SignalBatchesTable;
   signal_batch_rejections: SignalBatchRejectionsTable;

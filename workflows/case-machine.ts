@@ -59,9 +59,25 @@ export const OUTCOME_KINDS = [
 ] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
+/** A signed consent form: its date, and its row in PostgreSQL (or, in older histories, its reference). */
+export interface ConsentForm {
+  consentDate: string;
+  consentFormId?: string;
+  consentReference?: string;
+}
+
 /** The outcome of a conversation with the resident. */
 export type Outcome =
-  | { kind: 'consent'; consentDate: string; consentReference: string }
+  | {
+      kind: 'consent';
+      consentDate: string;
+      /**
+       * The consent form's row in PostgreSQL (consent_forms): its free-text reference stays out of Temporal.
+       * Histories from before 2026-12-07 carry `consentReference` itself instead; they replay as they ran.
+       */
+      consentFormId?: string;
+      consentReference?: string;
+    }
   | { kind: 'declined' }
   | { kind: 'selfManaged' }
   | { kind: 'alreadyPaid' }
@@ -150,7 +166,7 @@ export interface CaseContext {
   /** When the current wait ends (epoch ms); null while waiting on people, not on time. */
   deadline: number | null;
   result: Eindresultaat | null;
-  consent: { consentDate: string; consentReference: string } | null;
+  consent: ConsentForm | null;
   recontactAt: number | null;
   lastSignalAt: number;
 }
@@ -174,7 +190,7 @@ export interface CaseActionParams {
   cancelTask: { step: string; taskId: string };
   leaveCard: { step: string; taskId: string };
   notifyPartner: { step: string; signalIds: string[]; message: PartnerMessage };
-  handOver: { step: string; consentDate: string; consentReference: string };
+  handOver: { step: string } & ConsentForm;
   deletePersonalData: { step: string };
   recordSignal: { step: string; signalId: string; status: Signaalstatus };
 }
@@ -292,10 +308,8 @@ export function recontactAtOf(recontactDate: string): number {
 export function isValidOutcome(outcome: Outcome, at: number, policy: OutreachPolicy): boolean {
   if (!(OUTCOME_KINDS as readonly string[]).includes(outcome?.kind)) return false;
   if (outcome.kind === 'consent') {
-    const reference = outcome.consentReference;
-    return (
-      ISO_DATE.test(outcome.consentDate ?? '') && typeof reference === 'string' && reference.trim() !== ''
-    );
+    const form = outcome.consentFormId ?? outcome.consentReference;
+    return ISO_DATE.test(outcome.consentDate ?? '') && typeof form === 'string' && form.trim() !== '';
   }
   if (outcome.kind === 'notNow') {
     const recontactAt = recontactAtOf(outcome.recontactDate ?? '');
@@ -649,7 +663,13 @@ export const caseMachine = setup({
         result: eindresultaatOf(outcome),
         consent:
           outcome.kind === 'consent'
-            ? { consentDate: outcome.consentDate, consentReference: outcome.consentReference }
+            ? {
+                consentDate: outcome.consentDate,
+                ...(outcome.consentFormId === undefined ? {} : { consentFormId: outcome.consentFormId }),
+                ...(outcome.consentReference === undefined
+                  ? {}
+                  : { consentReference: outcome.consentReference }),
+              }
             : null,
         recontactAt: outcome.kind === 'notNow' ? recontactAtOf(outcome.recontactDate) : null,
       };

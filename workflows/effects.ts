@@ -79,6 +79,7 @@ const EFFECTS: {
       caseId: s.caseId,
       caseKey: s.caseKey,
       consentDate: p.consentDate,
+      consentFormId: p.consentFormId,
       consentReference: p.consentReference,
     },
   }),

@@ -21,7 +21,7 @@ import {
   type TaskCompletion,
 } from '../../workflows/messages.js';
 import { OUTCOME_LABELS } from '../routes/caseworkers/outcomes.js';
-import { formatAmount, STAGE_LABELS, TEMPLATE_LABELS } from '../web/format.js';
+import { formatAmount, formatDate, STAGE_LABELS, TEMPLATE_LABELS } from '../web/format.js';
 
 const EventType = temporal.api.enums.v1.EventType;
 type HistoryEvent = pt.api.history.v1.IHistoryEvent;
@@ -340,7 +340,8 @@ function activityText(name: string, input: Record<string, unknown>): string | nu
     case 'notifyPartner':
       return PARTNER_MESSAGES[String(input.message)] ?? 'Partner geïnformeerd';
     case 'handOver':
-      return `Overgedragen aan schuldhulpverlening (toestemmingsformulier ${input.consentReference})`;
+      // The form's reference is the dossier's (PostgreSQL), not the history's.
+      return `Overgedragen aan schuldhulpverlening (toestemmingsformulier van ${formatDate(String(input.consentDate))})`;
     case 'deletePersonalData':
       return 'Persoonsgegevens verwijderd';
     case 'recordSignalStatus':

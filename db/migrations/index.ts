@@ -19,6 +19,7 @@ import * as m0014 from './2026_11_28_0014_signal_amount_positive.js';
 import * as m0015 from './2026_11_28_0015_resident_details.js';
 import * as m0016 from './2026_12_01_0016_dispatch_claims.js';
 import * as m0017 from './2026_12_07_0017_login_throttle.js';
+import * as m0018 from './2026_12_07_0018_consent_forms.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0015_resident_details': m0015,
   '2026_12_01_0016_dispatch_claims': m0016,
   '2026_12_07_0017_login_throttle': m0017,
+  '2026_12_07_0018_consent_forms': m0018,
 };

@@ -49,3 +49,13 @@ export interface DossiersTable {
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 export type Dossier = Selectable<DossiersTable>;
+
+/** A consent form's reference as typed, outside Temporal (the Update carries `id` only). */
+export interface ConsentFormsTable {
+  /** The Update's id (`task:<task>:<submission>`): a repeated submission stores one row. */
+  id: string;
+  case_id: string;
+  reference: string;
+  recorded_by: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsOf } from '../../api/routes/caseworkers/inbox.js';
 import { groupMatches, type InboxFilter, type InboxGroup } from '../../db/repositories/tasks.js';
 import { startApiHarness } from '../helpers/api.js';
+import { historyText } from '../helpers/cases.js';
 import type { TestHarness } from '../helpers/temporal.js';
-import { makeUser, openTask, signIn, startCase } from './caseworker-helpers.js';
+import { eventually, makeUser, openTask, signIn, startCase } from './caseworker-helpers.js';
 
 let h: TestHarness;
 let app: FastifyInstance;
@@ -163,11 +164,28 @@ describe('caseworker API', () => {
       headers: { cookie, 'x-csrf-token': csrf },
       payload: {
         channel: 'desk',
-        outcome: { kind: 'consent', consentDate: '2026-11-27', consentReference: 'TF-1' },
+        outcome: { kind: 'consent', consentDate: '2026-11-27', consentReference: 'TF-Fuzzkowski-0001' },
       },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().case.stage).toBe('handedOver');
+    // The typed reference reached the dossier through PostgreSQL, never the workflow's history.
+    const dossier = await eventually(() =>
+      h.db
+        .selectFrom('dossiers')
+        .select('consent_reference')
+        .where('case_id', '=', task.case_id)
+        .executeTakeFirst(),
+    );
+    expect(dossier.consent_reference).toBe('TF-Fuzzkowski-0001');
+    const { workflow_id } = await h.db
+      .selectFrom('cases')
+      .select('workflow_id')
+      .where('id', '=', task.case_id)
+      .executeTakeFirstOrThrow();
+    const history = await historyText(h.client.workflow.getHandle(workflow_id));
+    expect(history).toContain('consentFormId');
+    expect(history).not.toContain('Fuzzkowski');
   });
 });
 

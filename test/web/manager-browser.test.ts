@@ -59,7 +59,7 @@ describe('the history page in a browser', () => {
       'Medewerker legde vast: niet bereikt (Ochtend)',
       'Beltaak aangemaakt (poging 2',
       'Medewerker legde vast: bereikt (Middag), uitkomst',
-      'Overgedragen aan schuldhulpverlening (toestemmingsformulier TF-2026-0099)',
+      'Overgedragen aan schuldhulpverlening (toestemmingsformulier van 27 nov',
       'Zaak afgesloten',
     ];
     let from = 0;

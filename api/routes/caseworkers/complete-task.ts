@@ -8,13 +8,18 @@
  * the Update, which ends the round as objected. The register's own notice to the case (objection outbox)
  * is held back a while so this Update arrives first; should it never arrive (Temporal down, refused), the
  * notice still ends the running round. A repeated submission repeats the (idempotent) registration.
+ *
+ * A consent form's reference is free text: it is stored in PostgreSQL under the Update's id, and the Update
+ * carries that id, so nothing typed by a caseworker enters a Temporal history.
  */
 import { randomUUID } from 'node:crypto';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Db } from '../../../db/database.js';
 import { findCaseForTeams } from '../../../db/repositories/cases.js';
+import { storeConsentForm } from '../../../db/repositories/consent-forms.js';
 import { addObjectionForCase } from '../../../db/repositories/objections.js';
 import { findTaskForTeams, recordTaskNote, waitForTaskClosed } from '../../../db/repositories/tasks.js';
+import type { Outcome } from '../../../workflows/case-machine.js';
 import { dagdeelOf } from '../../../workflows/ddas.js';
 import { type CaseView, completeTask, recordResidentContact } from '../../../workflows/messages.js';
 import type { SessionUser } from '../../auth/index.js';
@@ -78,6 +83,22 @@ async function registerObjectionIfAsked(
   );
 }
 
+/** The outcome as the Update carries it: a consent form's reference stored here, its row's id sent. */
+async function outcomeForUpdate(
+  db: Db,
+  outcome: CompleteTaskBody['outcome'],
+  update: { id: string; caseId: string; user: SessionUser },
+): Promise<Outcome | undefined> {
+  if (outcome?.kind !== 'consent') return outcome;
+  await storeConsentForm(db, {
+    id: update.id,
+    caseId: update.caseId,
+    reference: outcome.consentReference,
+    recordedBy: update.user.username,
+  });
+  return { kind: 'consent', consentDate: outcome.consentDate, consentFormId: update.id };
+}
+
 /** Sends the outcome of a phone call or home visit to the case workflow. */
 export async function completeTaskUseCase(options: CompleteTaskOptions): Promise<ActionResult> {
   const { db, user, body } = options;
@@ -95,17 +116,21 @@ export async function completeTaskUseCase(options: CompleteTaskOptions): Promise
     if (found) await registerObjectionIfAsked(options, found);
   }
   const handle = options.temporal.workflow.getHandle(task.workflow_id);
+  // The same submission (double click, retried request) is one update: Temporal returns its result.
+  const updateId = `task:${task.id}:${body.submissionId ?? randomUUID()}`;
+  const outcome = body.reached
+    ? await outcomeForUpdate(db, body.outcome, { id: updateId, caseId: task.case_id, user })
+    : undefined;
   const result = await runUpdate(
     () =>
       handle.executeUpdate(completeTask, {
-        // The same submission (double click, retried request) is one update: Temporal returns its result.
-        updateId: `task:${task.id}:${body.submissionId ?? randomUUID()}`,
+        updateId,
         args: [
           {
             taskId: task.machine_task_id,
             reached: body.reached,
             dagdeel: body.dagdeel ?? dagdeelOf(options.now ?? Date.now()),
-            ...(body.reached && body.outcome ? { outcome: body.outcome } : {}),
+            ...(body.reached && outcome ? { outcome } : {}),
             ...(body.reached && body.outcome && body.objection ? { objection: true } : {}),
           },
         ],
@@ -135,15 +160,21 @@ export async function recordResidentContactUseCase(options: ResidentContactOptio
   if (!found) return { status: 'not-found' };
   await registerObjectionIfAsked(options, found);
   const handle = options.temporal.workflow.getHandle(found.workflow_id);
+  const updateId = `contact:${found.id}:${body.submissionId ?? randomUUID()}`;
+  const outcome = await outcomeForUpdate(options.db, body.outcome, {
+    id: updateId,
+    caseId: found.id,
+    user: options.user,
+  });
   return runUpdate(
     () =>
       handle.executeUpdate(recordResidentContact, {
-        updateId: `contact:${found.id}:${body.submissionId ?? randomUUID()}`,
+        updateId,
         args: [
           {
             channel: CONTACT_CHANNELS[body.channel].soort,
             dagdeel: body.dagdeel ?? dagdeelOf(options.now ?? Date.now()),
-            outcome: body.outcome,
+            outcome: outcome!,
             ...(body.objection ? { objection: true } : {}),
           },
         ],
