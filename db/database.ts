@@ -22,7 +22,7 @@ import type {
   PartnerNotificationsTable,
 } from './tables/outbound.table.js';
 import type { PartnersTable } from './tables/partners.table.js';
-import type { ResidentsTable } from './tables/residents.table.js';
+import type { ResidentReportsTable, ResidentsTable } from './tables/residents.table.js';
 import type { SignalsTable } from './tables/signals.table.js';
 import type { TasksTable } from './tables/tasks.table.js';
 import type { LoginThrottleTable, UserSessionsTable, UsersTable } from './tables/users.table.js';
@@ -30,6 +30,7 @@ import type { LoginThrottleTable, UserSessionsTable, UsersTable } from './tables
 export interface Database {
   partners: PartnersTable;
   residents: ResidentsTable;
+  resident_reports: ResidentReportsTable;
   signals: SignalsTable;
   cases: CasesTable;
   case_rounds: CaseRoundsTable;

@@ -10,6 +10,7 @@ import type { InboxPage } from '../routes/caseworkers/inbox.js';
 import { CONTACT_CHANNELS, OUTCOME_LABELS } from '../routes/caseworkers/outcomes.js';
 import type { ParsedInboxQuery } from '../routes/caseworkers/query.js';
 import {
+  addressLine,
   formatAmount,
   formatDate,
   formatDateTime,
@@ -248,9 +249,23 @@ export interface CaseViewData {
           house_number_addition: string | null;
           postcode: string;
           city: string;
+          details_partner_id: string | null;
         }
       | undefined;
     household: { first_names: string; surname_prefix: string | null; surname: string; birth_date: string }[];
+    /** What each partner last reported, newest first (contact details per partner). */
+    reports: ReadonlyArray<{
+      partner_id: string;
+      partnerName: string;
+      signal_date: string;
+      phone: string | null;
+      email: string | null;
+      street: string;
+      house_number: number;
+      house_number_addition: string | null;
+      postcode: string;
+      city: string;
+    }>;
     signals: {
       partnerName: string;
       partner_type: string;
@@ -285,6 +300,33 @@ function letterText(l: { channel: string; template: string; status: string }): S
   if (l.status === 'objected') return html`${what} niet ${done}: de inwoner staat in het bezwaarregister`;
   if (l.status === 'no-resident') return html`${what} niet ${done}: geen persoonsgegevens (meer) bekend`;
   return html`${what} ${done}`;
+}
+
+type Report = CaseViewData['details']['reports'][number];
+const addressOf = addressLine;
+
+/**
+ * Where the contact details come from: the partner whose report (the newest signal date) they are, and
+ * what other partners reported differently, so a caseworker sees a disagreement instead of one partner's
+ * report silently replacing another's.
+ */
+function detailsSource(r: NonNullable<CaseViewData['details']['resident']>, reports: readonly Report[]) {
+  const source = reports.find((x) => x.partner_id === r.details_partner_id);
+  const current = addressOf(r);
+  const differing = reports.filter(
+    (x) =>
+      x !== source &&
+      (addressOf(x) !== current || (x.phone && x.phone !== r.phone) || (x.email && x.email !== r.email)),
+  );
+  return html`<dt>Bron contactgegevens</dt><dd>${source ? html`${source.partnerName}, signaal van ${formatDate(source.signal_date)} (de nieuwste melding telt)` : 'onbekend'}</dd>
+    ${
+      differing.length
+        ? html`<dt>Anders gemeld</dt><dd><ul class="utrecht-unordered-list" data-testid="other-reports">${differing.map(
+            (x) =>
+              html`<li>${x.partnerName} (${formatDate(x.signal_date)}): ${addressOf(x)}${x.phone ? html`, telefoon ${x.phone}` : ''}${x.email ? html`, e-mail ${x.email}` : ''}</li>`,
+          )}</ul></dd>`
+        : ''
+    }`;
 }
 
 /** The case page: resident, household, signals, timeline, next step, allowed actions. */
@@ -331,6 +373,7 @@ export function caseView(d: CaseViewData): SafeHtml {
     <dt>Adres</dt><dd>${r.street} ${r.house_number}${r.house_number_addition ? ` ${r.house_number_addition}` : ''}, ${r.postcode} ${r.city}</dd>
     <dt>Telefoon</dt><dd>${r.phone ?? 'onbekend'}</dd>
     <dt>E-mail</dt><dd>${r.email ?? 'onbekend'}</dd>
+    ${detailsSource(r, details.reports)}
     <dt>Huishouden</dt><dd>${details.household.length ? html`<ul class="utrecht-unordered-list">${details.household.map((m) => html`<li>${fullName(m)} (${formatDate(m.birth_date)})</li>`)}</ul>` : 'Geen andere bekende bewoners op dit adres'}</dd>
   </dl>`
       : html`<p class="utrecht-paragraph">De persoonsgegevens zijn verwijderd.</p>`

@@ -66,3 +66,15 @@ export const TEMPLATE_LABELS: Record<string, string> = {
   reminder: 'Herinneringsbrief',
   recontactConfirmation: 'Bevestiging later contact',
 };
+
+/** Zwaluwstraat 12 b, 1761 AB Anna Paulowna */
+export function addressLine(a: {
+  street: string;
+  house_number: number;
+  house_number_addition: string | null;
+  postcode: string;
+  city: string;
+}): string {
+  const addition = a.house_number_addition ? ` ${a.house_number_addition}` : '';
+  return `${a.street} ${a.house_number}${addition}, ${a.postcode} ${a.city}`;
+}

@@ -20,6 +20,7 @@ import * as m0015 from './2026_11_28_0015_resident_details.js';
 import * as m0016 from './2026_12_01_0016_dispatch_claims.js';
 import * as m0017 from './2026_12_07_0017_login_throttle.js';
 import * as m0018 from './2026_12_07_0018_consent_forms.js';
+import * as m0019 from './2026_12_07_0019_resident_reports.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0016_dispatch_claims': m0016,
   '2026_12_07_0017_login_throttle': m0017,
   '2026_12_07_0018_consent_forms': m0018,
+  '2026_12_07_0019_resident_reports': m0019,
 };

@@ -80,6 +80,27 @@ export async function caseDetails(
       .orderBy('created_at')
       .execute(),
   ]);
+  // What each partner last reported (contact details per partner), the current details' source first.
+  const reports = resident
+    ? await db
+        .selectFrom('resident_reports as rr')
+        .innerJoin('partners as p', 'p.id', 'rr.partner_id')
+        .select([
+          'rr.partner_id',
+          'p.name as partnerName',
+          'rr.signal_date',
+          'rr.phone',
+          'rr.email',
+          'rr.postcode',
+          'rr.house_number',
+          'rr.house_number_addition',
+          'rr.street',
+          'rr.city',
+        ])
+        .where('rr.resident_id', '=', resident.id)
+        .orderBy('rr.signal_date', 'desc')
+        .execute()
+    : [];
   const objection: ObjectionEntry | null =
     resident && register
       ? await findObjectionOfResident(db, { municipality: c.municipality, secret: register.secret }, resident)
@@ -87,6 +108,7 @@ export async function caseDetails(
   return {
     resident,
     household,
+    reports,
     signals: classificationsNow(signals),
     tasks,
     attempts,

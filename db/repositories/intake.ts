@@ -597,8 +597,9 @@ export async function storeSignals(
     const changed = matched.filter((r) => !r.created && (r.learntBsn || r.detailsChanged));
     // A resident another writer stored first under the same match key (see insertResidents) is an existing
     // one after all (their details stay as that writer stored them).
-    const lost = created.length > 0 ? await insertResidents(trx, municipality, created, rows) : [];
-    if (changed.length > 0) await updateResidents(trx, changed);
+    const lost =
+      created.length > 0 ? await insertResidents(trx, municipality, options.partnerId, created, rows) : [];
+    if (changed.length > 0) await updateResidents(trx, changed, options.partnerId);
     if (toFlag.size > 0) {
       await sql`update residents set objected = true
         where id = any(${uuidArray([...toFlag].map((r) => r.id))}::uuid[])`.execute(trx);
@@ -693,6 +694,11 @@ export async function storeSignals(
       ) as t(id, partner_reference, resident_id, case_key, signal_date, arrears_since, cents, crisis,
              warm_handover, status, household_key, classification)
       on conflict (partner_id, partner_reference) do nothing`.execute(trx);
+    await storeReports(
+      trx,
+      options.partnerId,
+      fresh.map((i) => ({ resident: residentOf[i]!, record: rows[i]!.record })),
+    );
     let stored: Set<string> | null = null;
     if (Number(result.numAffectedRows ?? 0) !== s.id.length) {
       const { rows: ours } = await sql<{ id: string }>`
@@ -781,6 +787,42 @@ async function earlierSignals(
  * The details of residents as they stand in memory (`applyDetails`), one binary array per column, in
  * the order of `DETAIL_NAMES`: the insert of new residents and the update of changed ones send them alike.
  */
+/**
+ * Keeps what this partner reported of each resident (their newest signal date per resident), beside the
+ * resident's chosen details: one statement for the rows of a chunk.
+ */
+async function storeReports(
+  trx: Transaction<Database>,
+  partnerId: string,
+  reported: ReadonlyArray<{ resident: MatchedResident; record: SignalRecord }>,
+): Promise<void> {
+  const newest = new Map<string, SignalRecord>();
+  for (const { resident, record } of reported) {
+    const known = newest.get(resident.id);
+    if (!known || record.signalDate >= known.signalDate) newest.set(resident.id, record);
+  }
+  if (newest.size === 0) return;
+  const records = [...newest.values()];
+  await sql`
+    insert into resident_reports (resident_id, partner_id, signal_date, phone, email, postcode, house_number,
+      house_number_addition, street, city)
+    select t.resident_id, ${partnerId}::uuid, t.signal_date, t.phone, t.email, t.postcode, t.house_number,
+      t.house_number_addition, t.street, t.city
+    from unnest(
+      ${uuidArray([...newest.keys()])}::uuid[], ${dateArray(records.map((r) => r.signalDate))}::date[],
+      ${textArray(records.map((r) => r.resident.phone || null))}::text[],
+      ${textArray(records.map((r) => r.resident.email || null))}::text[],
+      ${textArray(records.map((r) => r.address.postcode))}::text[],
+      ${int4Array(records.map((r) => r.address.houseNumber))}::int[],
+      ${textArray(records.map((r) => r.address.houseNumberAddition || null))}::text[],
+      ${textArray(records.map((r) => r.address.street))}::text[], ${textArray(records.map((r) => r.address.city))}::text[]
+    ) as t(resident_id, signal_date, phone, email, postcode, house_number, house_number_addition, street, city)
+    on conflict (resident_id, partner_id) do update set signal_date = excluded.signal_date, phone = excluded.phone,
+      email = excluded.email, postcode = excluded.postcode, house_number = excluded.house_number,
+      house_number_addition = excluded.house_number_addition, street = excluded.street, city = excluded.city
+    where excluded.signal_date >= resident_reports.signal_date`.execute(trx);
+}
+
 function detailArrays(rs: readonly MatchedResident[]) {
   // `detailsOn` is set for every matched resident: each has a row, which dates (or leaves) the details.
   return sql`${textArray(rs.map((r) => r.phone))}::text[], ${textArray(rs.map((r) => r.email))}::text[],
@@ -799,6 +841,7 @@ const DETAIL_NAMES = sql`phone, email, postcode, house_number, house_number_addi
 async function updateResidents(
   trx: Transaction<Database>,
   changed: readonly MatchedResident[],
+  partnerId: string,
 ): Promise<void> {
   const u = {
     id: [] as string[],
@@ -822,11 +865,13 @@ async function updateResidents(
       phone = k.phone, email = k.email, postcode = k.postcode, house_number = k.house_number,
       house_number_addition = k.house_number_addition, street = k.street, city = k.city,
       household_key = coalesce(k.household_key, r.household_key), address_key = coalesce(k.address_key, r.address_key),
-      details_reported_on = k.details_reported_on
+      details_reported_on = k.details_reported_on,
+      details_partner_id = case when k.details_changed then ${partnerId}::uuid else r.details_partner_id end
     from unnest(
       ${uuidArray(u.id)}::uuid[], ${textArray(u.bsn)}::text[], ${textArray(u.matchKey)}::text[],
-      ${textArray(u.household)}::text[], ${textArray(u.addressKey)}::text[], ${detailArrays(changed)}
-    ) as k(id, bsn, match_key, household_key, address_key, ${DETAIL_NAMES})
+      ${textArray(u.household)}::text[], ${textArray(u.addressKey)}::text[],
+      ${boolArray(changed.map((r) => r.detailsChanged))}::boolean[], ${detailArrays(changed)}
+    ) as k(id, bsn, match_key, household_key, address_key, details_changed, ${DETAIL_NAMES})
     where r.id = k.id`.execute(trx);
 }
 
@@ -838,6 +883,7 @@ async function updateResidents(
 async function insertResidents(
   trx: Transaction<Database>,
   municipality: string,
+  partnerId: string,
   created: MatchedResident[],
   rows: readonly IntakeRow[],
 ): Promise<MatchedResident[]> {
@@ -873,10 +919,10 @@ async function insertResidents(
   }
   const result = await sql`
     insert into residents (id, municipality, case_key, match_key, address_key, household_key, bsn, first_names,
-      surname_prefix, surname, birth_date, sex, objected, ${DETAIL_NAMES})
+      surname_prefix, surname, birth_date, sex, objected, details_partner_id, ${DETAIL_NAMES})
     select t.id, ${municipality}, t.case_key, t.match_key, t.address_key, t.household_key, t.bsn, t.first_names,
-      t.surname_prefix, t.surname, t.birth_date, t.sex, t.objected, t.phone, t.email, t.postcode, t.house_number,
-      t.house_number_addition, t.street, t.city, t.details_reported_on
+      t.surname_prefix, t.surname, t.birth_date, t.sex, t.objected, ${partnerId}::uuid, t.phone, t.email, t.postcode,
+      t.house_number, t.house_number_addition, t.street, t.city, t.details_reported_on
     from unnest(
       ${uuidArray(c.id)}::uuid[], ${textArray(c.caseKey)}::text[], ${textArray(c.matchKey)}::text[],
       ${textArray(c.addressKey)}::text[], ${textArray(c.household)}::text[], ${textArray(c.bsn)}::text[],

@@ -37,6 +37,8 @@ export interface ResidentsTable {
    * nothing leaves the row as it is. Null when no signal reported the resident (rows stored otherwise).
    */
   details_reported_on: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The partner whose report the current details come from (migration 0019); null for older rows. */
+  details_partner_id: ColumnType<string | null, string | null | undefined, string | null>;
   objected: Generated<boolean>;
   moved_away: Generated<boolean>;
   deceased: Generated<boolean>;
@@ -45,3 +47,17 @@ export interface ResidentsTable {
 }
 export type Resident = Selectable<ResidentsTable>;
 export type NewResident = Insertable<ResidentsTable>;
+
+/** What each partner last reported of a resident's contact details (migration 0019). */
+export interface ResidentReportsTable {
+  resident_id: string;
+  partner_id: string;
+  signal_date: ColumnType<string, string, string>;
+  phone: string | null;
+  email: string | null;
+  postcode: string;
+  house_number: number;
+  house_number_addition: string | null;
+  street: string;
+  city: string;
+}

@@ -12,6 +12,7 @@ import { caseDetails, findCaseForTeams } from '../../../db/repositories/cases.js
 import { type AssignResult, assignTask, fullName, reassignTask } from '../../../db/repositories/tasks.js';
 import { requireUser, type SessionUser, userOf } from '../../auth/index.js';
 import type { ServerDependencies } from '../../server.js';
+import { addressLine } from '../../web/format.js';
 import { type ActionResult, completeTaskUseCase, recordResidentContactUseCase } from './complete-task.js';
 import { invalidateInboxCounts, loadInbox } from './inbox.js';
 import { completeTaskBody, issuesOf, residentContactBody } from './outcomes.js';
@@ -112,6 +113,23 @@ const caseBody = z.object({
         postcode: z.string().nullable(),
         city: z.string().nullable(),
       }),
+      detailsSource: z
+        .object({ partner: z.string(), signalDate: z.string().describe('YYYY-MM-DD') })
+        .nullable()
+        .describe('the partner whose report (the newest signal date) the contact details are'),
+      reports: z
+        .array(
+          z.object({
+            partner: z.string(),
+            signalDate: z.string(),
+            phone: z.string().nullable(),
+            email: z.string().nullable(),
+            address: z.string(),
+          }),
+        )
+        .describe(
+          "what each partner last reported, newest first (one partner's report never hides another's)",
+        ),
     })
     .nullable()
     .describe('null once the personal data is deleted'),
@@ -241,6 +259,15 @@ function sendAction(reply: FastifyReply, result: ActionResult) {
     case 'unavailable':
       return reply.code(503).send({ error: result.message });
   }
+}
+
+/** The partner and date of the report the resident's contact details come from. */
+function sourceOf(
+  partnerId: string | null,
+  reports: ReadonlyArray<{ partner_id: string; partnerName: string; signal_date: string }>,
+) {
+  const source = reports.find((x) => x.partner_id === partnerId);
+  return source ? { partner: source.partnerName, signalDate: source.signal_date } : null;
 }
 
 /** Registers the JSON routes. */
@@ -395,6 +422,14 @@ export function registerCaseworkerApi(app: FastifyInstance, deps: ServerDependen
                 postcode: d.resident.postcode,
                 city: d.resident.city,
               },
+              detailsSource: sourceOf(d.resident.details_partner_id, d.reports),
+              reports: d.reports.map((x) => ({
+                partner: x.partnerName,
+                signalDate: x.signal_date,
+                phone: x.phone,
+                email: x.email,
+                address: addressLine(x),
+              })),
             }
           : null,
         objection: d.objection
