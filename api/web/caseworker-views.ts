@@ -233,39 +233,24 @@ ${closed && !d.error ? html`<p class="utrecht-paragraph"><strong>Deze taak is al
 </form>`;
 }
 
+/** Phone, e-mail and address, as the resident row and each partner's report hold them. */
+type ContactDetails = Parameters<typeof addressLine>[0] & { phone: string | null; email: string | null };
+
 export interface CaseViewData {
   c: Case;
   details: {
     resident:
-      | {
+      | (ContactDetails & {
           first_names: string;
           surname_prefix: string | null;
           surname: string;
           birth_date: string;
-          phone: string | null;
-          email: string | null;
-          street: string;
-          house_number: number;
-          house_number_addition: string | null;
-          postcode: string;
-          city: string;
           details_partner_id: string | null;
-        }
+        })
       | undefined;
     household: { first_names: string; surname_prefix: string | null; surname: string; birth_date: string }[];
     /** What each partner last reported, newest first (contact details per partner). */
-    reports: ReadonlyArray<{
-      partner_id: string;
-      partnerName: string;
-      signal_date: string;
-      phone: string | null;
-      email: string | null;
-      street: string;
-      house_number: number;
-      house_number_addition: string | null;
-      postcode: string;
-      city: string;
-    }>;
+    reports: ReadonlyArray<ContactDetails & { partner_id: string; partnerName: string; signal_date: string }>;
     signals: {
       partnerName: string;
       partner_type: string;
