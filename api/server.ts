@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  LogController,
 } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
@@ -77,7 +78,7 @@ export async function buildServer(given: ApiDependencies): Promise<FastifyInstan
     bodyLimit: 256 * 1024,
     // Fastify's own request lines log the URL as sent: its path and query may hold a BSN or a name
     // (a partner's mistake). The onResponse hook below logs the route pattern instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // A URL Fastify cannot route (bad percent-encoding): its own message quotes the path.
     frameworkErrors: (_error, _request, reply) => {
       void (reply as unknown as FastifyReply)

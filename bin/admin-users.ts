@@ -23,7 +23,7 @@ import {
 
 /** OWASP's guidance for passwords without a second factor: at least 12 characters... */
 export const MIN_PASSWORD_LENGTH = 12;
-/** ...and a bound, as scrypt hashes all of it. */
+/** ...and a bound, as the hash reads all of it. */
 const MAX_PASSWORD_LENGTH = 256;
 
 export const USER_USAGE = `       npm run admin -- user:add <username> <display name> --roles ${ROLES.join(',')} --teams ${TEAMS.join(',')}

@@ -1,60 +1,81 @@
 /**
- * Password hashing with scrypt (node:crypto, no native modules). The stored string names its parameters,
- * `scrypt$<N>$<r>$<p>$<salt>$<hash>` (base64url), so they can be raised without breaking old hashes: a hash
- * verifies with the parameters it names, and `needsRehash` tells which ones to replace at the next sign-in.
+ * Password hashing with Argon2id (@node-rs/argon2, prebuilt from npm; OWASP's first choice), stored as its
+ * PHC string `$argon2id$v=19$m=..,t=..,p=..$<salt>$<hash>`, which names its parameters: they can be raised
+ * without breaking old hashes, and `needsRehash` tells which ones to replace at the next sign-in.
+ *
+ * Hashes from before 2026-12-07 are scrypt (`scrypt$<N>$<r>$<p>$<salt>$<hash>`, base64url): they still
+ * verify, and are replaced by Argon2id at the user's next sign-in. Argon2id at OWASP's minimum costs about
+ * 20 ms of one core where scrypt at its minimum (N=2^17, 128 MiB) cost 400 ms, so sign-ins stay quick
+ * while partners deliver and the worker runs, at the same resistance to guessing.
  */
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { type Algorithm, hash, verify } from '@node-rs/argon2';
 
-/**
- * OWASP's minimum for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1, which takes 128 MiB and
- * about a second of one core per hash on a small machine.
- */
-export const SCRYPT_PARAMETERS = { N: 2 ** 17, r: 8, p: 1 } as const;
-const KEY_LENGTH = 32;
-// Hashed when the user does not exist, so an unknown name costs the same time as a wrong password.
-const UNKNOWN_USER_SALT = randomBytes(16);
+/** OWASP's minimum for Argon2id (Password Storage Cheat Sheet): 19 MiB, 2 iterations, 1 lane. */
+export const ARGON2_PARAMETERS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/** `Algorithm.Argon2id`: a const enum the package only declares, so its value is written here. */
+const ARGON2ID = 2 as Algorithm;
+const OPTIONS = { algorithm: ARGON2ID, ...ARGON2_PARAMETERS };
 
-function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  // scrypt needs 128 * N * r bytes; Node refuses anything over maxmem (32 MiB by default).
-  const options: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
-}
+// Verified when the user does not exist, so an unknown name costs the same time as a wrong password.
+let unknownUserHash: Promise<string> | undefined;
 
 /** Hashes a password for storage, with the current parameters. */
 export async function hashPassword(password: string): Promise<string> {
-  const { N, r, p } = SCRYPT_PARAMETERS;
-  const salt = randomBytes(16);
-  const key = await derive(password, salt, N, r, p);
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-}
-
-function parse(stored: string) {
-  const [scheme, n, r, p, salt, key] = stored.split('$');
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return null;
-  return { n: Number(n), r: Number(r), p: Number(p), salt, key };
+  return hash(password.normalize('NFC'), OPTIONS);
 }
 
 /** Checks a password against a stored hash (or, when there is none, spends the same time and fails). */
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+  const normalized = password.normalize('NFC');
   if (stored === undefined) {
-    const { N, r, p } = SCRYPT_PARAMETERS;
-    await derive(password, UNKNOWN_USER_SALT, N, r, p);
+    unknownUserHash ??= hash(randomBytes(16).toString('base64url'), OPTIONS);
+    await verify(await unknownUserHash, normalized);
     return false;
   }
-  const hash = parse(stored);
-  if (!hash) return false;
-  const expected = Buffer.from(hash.key, 'base64url');
-  const actual = await derive(password, Buffer.from(hash.salt, 'base64url'), hash.n, hash.r, hash.p);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  if (stored.startsWith('$argon2id$')) return verify(stored, normalized).catch(() => false);
+  return verifyScrypt(normalized, stored);
 }
 
-/** Whether a stored hash was made with weaker parameters than new hashes get (replace it after a sign-in). */
+/** The parameters of an Argon2id PHC string, or null for any other hash. */
+function argon2Parameters(stored: string): { m: number; t: number; p: number } | null {
+  const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  return match ? { m: Number(match[1]), t: Number(match[2]), p: Number(match[3]) } : null;
+}
+
+/** Whether a stored hash is scrypt, or Argon2id with weaker parameters than new hashes get. */
 export function needsRehash(stored: string): boolean {
-  const hash = parse(stored);
-  const { N, r, p } = SCRYPT_PARAMETERS;
-  return !hash || hash.n < N || hash.r < r || hash.p < p;
+  const p = argon2Parameters(stored);
+  return (
+    !p ||
+    p.m < ARGON2_PARAMETERS.memoryCost ||
+    p.t < ARGON2_PARAMETERS.timeCost ||
+    p.p < ARGON2_PARAMETERS.parallelism
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// scrypt: hashes stored before 2026-12-07, verified until their user signs in again
+// ---------------------------------------------------------------------------------------------
+
+function deriveScrypt(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+  // scrypt needs 128 * N * r bytes; Node refuses anything over maxmem (32 MiB by default).
+  const options: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 };
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, 32, options, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+async function verifyScrypt(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false;
+  const expected = Buffer.from(key, 'base64url');
+  const actual = await deriveScrypt(
+    password,
+    Buffer.from(salt, 'base64url'),
+    Number(n),
+    Number(r),
+    Number(p),
+  );
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

@@ -185,17 +185,24 @@ describe('sessions', () => {
 });
 
 describe('password hashes', () => {
-  const parametersOf = (hash: string) => hash.split('$').slice(0, 4);
+  /** Memory (KiB), iterations and lanes of an Argon2id PHC string. */
+  const parametersOf = (hash: string) => {
+    const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[\w+/]+\$[\w+/]+$/.exec(hash);
+    return m ? { m: Number(m[1]), t: Number(m[2]), p: Number(m[3]) } : null;
+  };
 
-  it("are made with at least OWASP's minimum for scrypt: N=2^17, r=8, p=1", async () => {
-    const [scheme, n, r, p] = parametersOf(await hashPassword('een-wachtwoord'));
-    expect(scheme).toBe('scrypt');
-    expect(Number(n)).toBeGreaterThanOrEqual(2 ** 17);
-    expect(Number(r)).toBeGreaterThanOrEqual(8);
-    expect(Number(p)).toBeGreaterThanOrEqual(1);
+  it("are Argon2id with at least OWASP's minimum: 19 MiB, 2 iterations, 1 lane", async () => {
+    const made = await hashPassword('een-wachtwoord');
+    const p = parametersOf(made);
+    expect(p, made).not.toBeNull();
+    expect(p!.m).toBeGreaterThanOrEqual(19_456);
+    expect(p!.t).toBeGreaterThanOrEqual(2);
+    expect(p!.p).toBeGreaterThanOrEqual(1);
+    expect(await verifyPassword('een-wachtwoord', made)).toBe(true);
+    expect(await verifyPassword('een-wachtwoorD', made)).toBe(false);
   });
 
-  it('made with the old parameters still verify, and are replaced by a stronger one at sign-in', async () => {
+  it('made with scrypt before 2026-12-07 still verify, and are replaced by Argon2id at sign-in', async () => {
     const salt = randomBytes(16);
     const key = scryptSync(PASSWORD, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
     const old = `scrypt$${2 ** 15}$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`;
@@ -209,7 +216,7 @@ describe('password hashes', () => {
       .select('password_hash')
       .where('username', '=', user)
       .executeTakeFirstOrThrow();
-    expect(Number(parametersOf(stored.password_hash)[1])).toBeGreaterThanOrEqual(2 ** 17);
+    expect(parametersOf(stored.password_hash)?.m).toBeGreaterThanOrEqual(19_456);
     expect(await verifyPassword(PASSWORD, stored.password_hash)).toBe(true);
   });
 });
