@@ -46,7 +46,7 @@ const ROWS = Number(process.argv[2] ?? process.env.SOAK_ROWS ?? 20_000);
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The goals. Acceptance is intake's own goal (README); the issue sets none for the two latencies, so these
+ * The goals. Acceptance is intake's own goal (docs/benchmarks.md); the issue sets none for the two latencies, so these
  * are what a caseworker notices: a login within a second, a health check well inside its 3 s probes.
  */
 const GOALS = { acceptRowsPerS: 10_000, healthP99Ms: 500, loginP99Ms: 1_000, restartHealthyS: 30 };

@@ -1,6 +1,6 @@
 /**
  * Prints the case statechart as a Mermaid `stateDiagram-v2`, generated from `caseMachine.root`,
- * so the diagram in the README never drifts from the machine: `npx tsx scripts/statechart-mermaid.ts`.
+ * so the diagram in docs/statechart.md never drifts from the machine: `npx tsx scripts/statechart-mermaid.ts`.
  * Targetless transitions (a new signal joining a running outreach) are left out: they change no state.
  */
 import { pathToFileURL } from 'node:url';

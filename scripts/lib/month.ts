@@ -1,6 +1,6 @@
 /**
  * A month of fictitious partner signals as CSV files, one per partner type, in the columns of the partner
- * API (README, Partner intake). Deterministic: the same options write the same bytes. Every 12th row
+ * API (docs/partner-api.md, Partner intake). Deterministic: the same options write the same bytes. Every 12th row
  * repeats the row 5 before it under a new reference (same resident, arrears and amount: "herhaalde
  * melding"); resident numbers overlap between partners (residents reported by several partners).
  * Optionally some rows carry a wrong field (rejected at intake) and some are re-sent unchanged (same
