@@ -23,7 +23,7 @@ export async function seedDemo(_db: Db, _config: Config): Promise<string[]> {
   lines.push(...ddasDemoLines(_config));
   if (!_config.SMTP_URL) {
     lines.push(
-      `  Demo e-mail       http://${_config.HTTP_HOST}:${_config.HTTP_PORT}/demo/mail  (SMTP 127.0.0.1:${_config.DEMO_SMTP_PORT})`,
+      `  Demo e-mail       http://${_config.HTTP_HOST}:${_config.HTTP_PORT}/demo/mail  (SMTP 127.0.0.1:${_config.DEMO_SMTP_PORT}; sign in as beheerder)`,
     );
   }
   return lines;
