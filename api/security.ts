@@ -100,15 +100,42 @@ export async function perMinuteLimit(
   return app.rateLimit({
     max: perMinute,
     timeWindow: 60_000,
-    keyGenerator: (request: FastifyRequest) => `${bucket}:${request.ip}`,
+    keyGenerator: (request: FastifyRequest) => `${bucket}:${addressKey(request.ip)}`,
     errorResponseBuilder: (_request, context): RateLimited => {
       const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
       return {
         statusCode: 429,
         error: 'Too Many Requests',
-        message: `te veel verzoeken vanaf dit adres; probeer het over ${seconds} seconden opnieuw`,
+        message: `te veel verzoeken vanaf dit adres; probeer het over ${waitText(seconds)} opnieuw`,
         retryAfterSeconds: seconds,
       };
     },
   }) as onRequestAsyncHookHandler;
+}
+
+/** "1 seconde", "40 seconden", "1 minuut", "4 minuten": when a refused request may be tried again. */
+export function waitText(seconds: number): string {
+  if (seconds < 90) return seconds === 1 ? '1 seconde' : `${seconds} seconden`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minuut' : `${minutes} minuten`;
+}
+
+/**
+ * The part of a client address a limit counts by: an IPv4 address whole (also when written IPv4-mapped),
+ * an IPv6 address by its /64, which one household or server holds entirely (2^64 addresses to rotate).
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }

@@ -118,6 +118,10 @@ export async function buildServer(given: ApiDependencies): Promise<FastifyInstan
       'request completed',
     );
   });
+  // Fastify's own 404 repeats the method and URL (query included): a fixed message instead.
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'deze route bestaat niet' }),
+  );
   // Headers, no-store and the Host check on every answer, so before the first route.
   await registerSecurity(app, deps.config);
   registerHealthRoutes(app, {

@@ -26,7 +26,8 @@ function isOrigin(value: string): boolean {
 
 const envSchema = z.object({
   /** `production` refuses every development default at start (lib/production.ts); anything else is development. */
-  NODE_ENV: z.string().trim().optional(),
+  // A misspelt `Production` must not start quietly in development mode: only these three exist.
+  NODE_ENV: z.enum(['production', 'development', 'test']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` (readable lines) or `json` (one object per line); unset: pretty on a terminal, else JSON. */
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),

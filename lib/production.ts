@@ -6,7 +6,8 @@
  * data to whoever read the README, demo users with a printed password, a self-signed signing key, the demo
  * SMTP server, a payload key created silently on disk, and plain-text links to outside services.
  */
-import { DEMO_USERS } from '../api/auth/demo-users.js';
+import { DEMO_PASSWORD, DEMO_USERS } from '../api/auth/demo-users.js';
+import { verifyPassword } from '../api/auth/password.js';
 import type { Db } from '../db/database.js';
 import { demoToken, hashToken } from '../db/repositories/partner-tokens.js';
 import { type Config, ConfigError, isProduction } from './config.js';
@@ -70,9 +71,11 @@ export function productionConfigProblems(config: Config, parts: ProductionParts)
 /** Demo accounts stored in the database: the seeded users and the demo partner token. */
 export async function productionDataProblems(db: Db, config: Config): Promise<string[]> {
   const problems: string[] = [];
-  const demoUsers = await db
+  // A demo name alone is no demo account (a municipality may well have a `manager`): only one whose stored
+  // hash still takes the printed demo password.
+  const named = await db
     .selectFrom('users')
-    .select('username')
+    .select(['username', 'password_hash'])
     .where(
       'username',
       'in',
@@ -81,9 +84,11 @@ export async function productionDataProblems(db: Db, config: Config): Promise<st
     .where('active', '=', true)
     .orderBy('username')
     .execute();
+  const demoUsers: string[] = [];
+  for (const u of named) if (await verifyPassword(DEMO_PASSWORD, u.password_hash)) demoUsers.push(u.username);
   if (demoUsers.length > 0) {
     problems.push(
-      `  demo users active: ${demoUsers.map((u) => u.username).join(', ')} (npm run admin -- user:disable <name>)`,
+      `  demo users active with the demo password: ${demoUsers.join(', ')} (npm run admin -- user:disable <name>, or user:password <name>)`,
     );
   }
   const demoTokens = await db

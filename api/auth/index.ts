@@ -14,18 +14,19 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Db } from '../../db/database.js';
 import {
+  beginLoginAttempt,
   clearLoginFailures,
   deleteExpiredSessions,
   deleteSession,
   findActiveUserByUsername,
   findSession,
   insertSession,
-  loginLockedUntil,
+  LOGIN_FAILURES_BEFORE_LOCK,
+  lockLogin,
   moveSessionExpiry,
-  recordLoginFailure,
   setPasswordHash,
 } from '../../db/repositories/users.js';
-import { isRateLimited, perMinuteLimit } from '../security.js';
+import { isRateLimited, perMinuteLimit, waitText } from '../security.js';
 import { html, page, registerWebAssets } from '../web/layout.js';
 import { hashPassword, needsRehash, verifyPassword } from './password.js';
 
@@ -160,12 +161,20 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
 
   // Per address: spraying many accounts from one place. Per account (login_throttle): guessing one.
   const loginLimit = await perMinuteLimit(app, 'login', options.loginPerMinute ?? 30);
-  const tooMany = (reply: FastifyReply, next: string, username: string, seconds: number) =>
+  const tooMany = (
+    reply: FastifyReply,
+    next: string,
+    username: string,
+    seconds: number,
+    why: 'account' | 'address',
+  ) =>
     reply
       .code(429)
       .header('retry-after', String(seconds))
       .type('text/html; charset=utf-8')
-      .send(loginPage(next, false, username, minutesText(seconds)));
+      .send(loginPage(next, false, username, { seconds, why }));
+  const secondsUntil = (until: Date, now: Date) =>
+    Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
 
   app.post(
     '/login',
@@ -174,7 +183,7 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
       errorHandler: (error, request, reply) => {
         if (!isRateLimited(error)) throw error;
         request.log.warn({ event: 'login_rate_limited', ip: request.ip }, 'sign-in posts over the limit');
-        return tooMany(reply, DEFAULT_PAGE, '', error.retryAfterSeconds);
+        return tooMany(reply, DEFAULT_PAGE, '', error.retryAfterSeconds, 'address');
       },
     },
     async (request, reply) => {
@@ -184,25 +193,27 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
       const next = safeNext(typeof body.next === 'string' ? body.next : undefined, originOf(request));
       const state = app.vsAuth;
       const now = state.now();
-      const locked = username ? await loginLockedUntil(options.db, username, now) : null;
-      if (locked) {
+      // Counted before the password is checked, so attempts sent together cannot all pass (users.ts).
+      const attempt = username ? await beginLoginAttempt(options.db, username, now) : null;
+      if (attempt && !attempt.check) {
         // Refused without looking at the password: a locked account cannot be guessed meanwhile.
         request.log.warn(
-          { event: 'login_locked', username, ip: request.ip },
+          { event: 'login_locked', ...who(username, undefined), ip: request.ip, attempt: attempt.attempt },
           'sign-in refused: account locked',
         );
-        return tooMany(reply, next, username, Math.ceil((locked.getTime() - now.getTime()) / 1000));
+        return tooMany(reply, next, username, secondsUntil(attempt.lockedUntil, now), 'account');
       }
       const user = username ? await findActiveUserByUsername(options.db, username) : undefined;
       const ok = await verifyPassword(password, user?.password_hash);
       if (!user || !ok) {
-        const { failures, lockedUntil } = username
-          ? await recordLoginFailure(options.db, username, now)
-          : { failures: 0, lockedUntil: null };
-        // The name typed and the address, never the password: who is being tried, from where.
-        request.log.warn({ event: 'login_failed', username, ip: request.ip, failures }, 'sign-in failed');
-        if (lockedUntil) {
-          return tooMany(reply, next, username, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000));
+        // Who is being tried, from where; never the password, nor a name nobody has (it may be one).
+        request.log.warn(
+          { event: 'login_failed', ...who(username, user), ip: request.ip, failures: attempt?.attempt ?? 0 },
+          'sign-in failed',
+        );
+        if (attempt && attempt.attempt >= LOGIN_FAILURES_BEFORE_LOCK) {
+          const until = await lockLogin(options.db, username, now, attempt.attempt);
+          return tooMany(reply, next, username, secondsUntil(until, now), 'account');
         }
         return reply
           .code(401)
@@ -276,17 +287,29 @@ function safeNext(next: string | undefined, origin: string): string {
   }
 }
 
-/** "over 3 minuten" / "over 40 seconden": when a refused sign-in may be tried again. */
-function minutesText(seconds: number): string {
-  if (seconds < 90) return `${seconds} seconden`;
-  return `${Math.ceil(seconds / 60)} minuten`;
+/**
+ * The login name for the log: as typed when someone has it, else only a short hash (a name nobody has may
+ * be a password typed in the wrong field), which still shows the same name tried again and again.
+ */
+function who(username: string, user: { username: string } | undefined): Record<string, string> {
+  if (user) return { username: user.username };
+  return { usernameHash: createHash('sha256').update(username.toLowerCase()).digest('hex').slice(0, 12) };
 }
 
-function loginPage(next: string, failed: boolean, username = '', waitText?: string): string {
-  const notice = waitText
+function loginPage(
+  next: string,
+  failed: boolean,
+  username = '',
+  refused?: { seconds: number; why: 'account' | 'address' },
+): string {
+  const wait = refused ? `Probeer het over ${waitText(refused.seconds)} opnieuw.` : '';
+  const notice = refused
     ? {
         kind: 'error' as const,
-        text: `Te veel mislukte inlogpogingen. Probeer het over ${waitText} opnieuw. Wachtwoord vergeten? Vraag uw beheerder om een nieuw wachtwoord.`,
+        text:
+          refused.why === 'account'
+            ? `Te veel mislukte inlogpogingen met deze gebruikersnaam. ${wait} Wachtwoord vergeten? Vraag uw beheerder om een nieuw wachtwoord.`
+            : `Te veel inlogpogingen vanaf dit adres. ${wait}`,
       }
     : failed
       ? { kind: 'error' as const, text: 'De gebruikersnaam of het wachtwoord klopt niet.' }

@@ -212,14 +212,18 @@ export function registerDdasRoutes(app: FastifyInstance, deps: DdasRouteDependen
         const parsed = gegevensRequest.safeParse(request.body ?? {});
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
-          const field =
-            issue?.path.join('.') || (issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : '');
+          // An unknown key is the caller's own text: its place is named, the key is not repeated.
+          const unknown = issue?.code === 'unrecognized_keys';
+          const field = issue?.path.join('.') || (unknown ? '(onbekend veld)' : '');
+          const reason = unknown
+            ? 'onbekend veld (de naam wordt niet herhaald)'
+            : (issue?.message ?? 'ongeldig');
           return problem(
             reply,
             400,
             'ongeldig-request',
             'Ongeldig request',
-            `${field ? `${field}: ` : ''}${issue?.message ?? 'ongeldig'}`,
+            `${field ? `${field}: ` : ''}${reason}`,
           );
         }
         let delivery: Awaited<ReturnType<typeof buildDelivery>>;

@@ -21,6 +21,7 @@ import {
   type TaskCompletion,
 } from '../../workflows/messages.js';
 import { OUTCOME_LABELS } from '../routes/caseworkers/outcomes.js';
+import { isRealDate } from '../routes/partners/signal-schema.js';
 import { formatAmount, formatDate, STAGE_LABELS, TEMPLATE_LABELS } from '../web/format.js';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -341,7 +342,7 @@ function activityText(name: string, input: Record<string, unknown>): string | nu
       return PARTNER_MESSAGES[String(input.message)] ?? 'Partner geïnformeerd';
     case 'handOver':
       // The form's reference is the dossier's (PostgreSQL), not the history's.
-      return `Overgedragen aan schuldhulpverlening (toestemmingsformulier van ${formatDate(String(input.consentDate))})`;
+      return `Overgedragen aan schuldhulpverlening (toestemmingsformulier van ${dateOrAsGiven(input.consentDate)})`;
     case 'deletePersonalData':
       return 'Persoonsgegevens verwijderd';
     case 'recordSignalStatus':
@@ -349,4 +350,10 @@ function activityText(name: string, input: Record<string, unknown>): string | nu
     default:
       return null;
   }
+}
+
+/** A date as the timeline shows it; one the history holds that is no date at all stays as it was given. */
+function dateOrAsGiven(value: unknown): string {
+  const text = String(value);
+  return isRealDate(text) ? formatDate(text) : text;
 }

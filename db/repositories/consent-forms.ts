@@ -4,7 +4,10 @@
  */
 import type { Db } from '../database.js';
 
-/** Stores a reference under `id` (the Update's id); a repeated submission keeps the first. */
+/**
+ * Stores a reference under `id` (the Update's id). The same submission sent again (the form shown again
+ * after Temporal refused or was unreachable, the typo corrected) replaces it: the last one typed counts.
+ */
 export async function storeConsentForm(
   db: Db,
   form: { id: string; caseId: string; reference: string; recordedBy: string },
@@ -12,6 +15,8 @@ export async function storeConsentForm(
   await db
     .insertInto('consent_forms')
     .values({ id: form.id, case_id: form.caseId, reference: form.reference, recorded_by: form.recordedBy })
-    .onConflict((oc) => oc.column('id').doNothing())
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ reference: form.reference, recorded_by: form.recordedBy }),
+    )
     .execute();
 }

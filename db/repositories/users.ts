@@ -2,6 +2,7 @@
  * Users of the workspace and their browser sessions. Passwords arrive here already hashed
  * (`api/auth/password.ts`); session ids arrive as their SHA-256 so the table never holds a usable cookie.
  */
+import { sql } from 'kysely';
 import type { Db } from '../database.js';
 import type { User } from '../tables/users.table.js';
 
@@ -193,45 +194,58 @@ export const LOGIN_FAILURES_BEFORE_LOCK = 5;
 const FIRST_LOCK_MS = 60_000;
 const LONGEST_LOCK_MS = 60 * 60_000;
 
-/** Until when sign-ins for this login name are refused without checking the password, if locked now. */
-export async function loginLockedUntil(db: Db, username: string, now: Date): Promise<Date | null> {
-  const row = await db
-    .selectFrom('login_throttle')
-    .select('locked_until')
-    .where('username', '=', username.toLowerCase())
-    .executeTakeFirst();
-  return row?.locked_until && row.locked_until > now ? row.locked_until : null;
-}
+/** What a sign-in attempt may do: check the password, or be refused until `lockedUntil`. */
+export type LoginAttempt =
+  | { check: true; attempt: number }
+  | { check: false; attempt: number; lockedUntil: Date };
 
 /**
- * Counts a failed sign-in for a login name; from the fifth one the name locks for a minute, doubling with
- * each further failure up to an hour. Returns the failures so far and the lock, if any.
+ * Counts a sign-in attempt for a login name before its password is checked, in one statement, so that
+ * attempts arriving together cannot all pass the lock: the first LOGIN_FAILURES_BEFORE_LOCK attempts are
+ * checked, then after each lock only the one attempt that follows it. Any other attempt is refused
+ * unchecked and extends the lock. A successful sign-in removes the count (`clearLoginFailures`).
  */
-export async function recordLoginFailure(
-  db: Db,
-  username: string,
-  now: Date,
-): Promise<{ failures: number; lockedUntil: Date | null }> {
+export async function beginLoginAttempt(db: Db, username: string, now: Date): Promise<LoginAttempt> {
+  const name = username.toLowerCase();
+  // `returning` shows the row after the update: the count including this attempt, the lock before it.
   const row = await db
     .insertInto('login_throttle')
-    .values({ username: username.toLowerCase(), failures: 1, last_failure_at: now })
+    .values({ username: name, failures: 1, last_failure_at: now })
     .onConflict((oc) =>
       oc.column('username').doUpdateSet((eb) => ({
         failures: eb('login_throttle.failures', '+', 1),
         last_failure_at: now,
       })),
     )
-    .returning('failures')
+    .returning(['failures', 'locked_until', 'lock_failures'])
     .executeTakeFirstOrThrow();
-  const over = row.failures - LOGIN_FAILURES_BEFORE_LOCK;
-  if (over < 0) return { failures: row.failures, lockedUntil: null };
-  const lockedUntil = new Date(now.getTime() + Math.min(FIRST_LOCK_MS * 2 ** over, LONGEST_LOCK_MS));
-  await db
+  const attempt = row.failures;
+  const lockedNow = row.locked_until !== null && row.locked_until > now;
+  const allowed =
+    row.locked_until === null
+      ? attempt <= LOGIN_FAILURES_BEFORE_LOCK
+      : attempt <= (row.lock_failures ?? 0) + 1;
+  if (!lockedNow && allowed) return { check: true, attempt };
+  return { check: false, attempt, lockedUntil: await lockLogin(db, name, now, attempt) };
+}
+
+/**
+ * Locks a login name after its `attempt`-th attempt failed or was refused: a minute from the fifth, doubling
+ * with each further one up to an hour, never shortening a lock already set. Returns the lock's end.
+ */
+export async function lockLogin(db: Db, username: string, now: Date, attempt: number): Promise<Date> {
+  const over = Math.max(0, attempt - LOGIN_FAILURES_BEFORE_LOCK);
+  const until = new Date(now.getTime() + Math.min(FIRST_LOCK_MS * 2 ** over, LONGEST_LOCK_MS));
+  const row = await db
     .updateTable('login_throttle')
-    .set({ locked_until: lockedUntil })
+    .set((eb) => ({
+      locked_until: sql<Date>`greatest(coalesce(${eb.ref('locked_until')}, ${until}), ${until})`,
+      lock_failures: sql<number>`greatest(coalesce(${eb.ref('lock_failures')}, 0), ${attempt})`,
+    }))
     .where('username', '=', username.toLowerCase())
-    .execute();
-  return { failures: row.failures, lockedUntil };
+    .returning('locked_until')
+    .executeTakeFirst();
+  return row?.locked_until ?? until;
 }
 
 /** A successful sign-in forgets the name's failures; names nobody tried for a day are purged. */

@@ -32,5 +32,6 @@ export interface LoginThrottleTable {
   username: string;
   failures: Generated<number>;
   locked_until: Date | null;
+  lock_failures: number | null;
   last_failure_at: Generated<Date>;
 }

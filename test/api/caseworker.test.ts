@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countsOf } from '../../api/routes/caseworkers/inbox.js';
+import { storeConsentForm } from '../../db/repositories/consent-forms.js';
 import { groupMatches, type InboxFilter, type InboxGroup } from '../../db/repositories/tasks.js';
 import { startApiHarness } from '../helpers/api.js';
 import { historyText } from '../helpers/cases.js';
@@ -158,6 +159,38 @@ describe('caseworker API', () => {
       payload: { channel: 'desk', outcome: { kind: 'consent' } },
     });
     expect(bad.statusCode).toBe(400);
+    // A date that does not exist is refused here, before it could reach the history and the dossier.
+    const impossible = await app.inject({
+      method: 'POST',
+      url: `/api/v1/cases/${task.case_id}/resident-contact`,
+      headers: { cookie, 'x-csrf-token': csrf },
+      payload: {
+        channel: 'desk',
+        outcome: { kind: 'consent', consentDate: '2026-13-01', consentReference: 'TF-1' },
+      },
+    });
+    expect(impossible.statusCode).toBe(400);
+    expect(impossible.body).toContain('is geen bestaande datum');
+    // The same submission sent again with the reference corrected: the last one typed is kept.
+    await storeConsentForm(h.db, {
+      id: 'test:resend',
+      caseId: task.case_id,
+      reference: 'TF-typo',
+      recordedBy: user,
+    });
+    await storeConsentForm(h.db, {
+      id: 'test:resend',
+      caseId: task.case_id,
+      reference: 'TF-1',
+      recordedBy: user,
+    });
+    expect(
+      await h.db
+        .selectFrom('consent_forms')
+        .select('reference')
+        .where('id', '=', 'test:resend')
+        .executeTakeFirst(),
+    ).toEqual({ reference: 'TF-1' });
     const res = await app.inject({
       method: 'POST',
       url: `/api/v1/cases/${task.case_id}/resident-contact`,

@@ -59,11 +59,12 @@ describe('sign-in lock per account', () => {
     const fifth = await login(app, username, 'fout-5-geheim', '10.0.0.5');
     expect(fifth.statusCode).toBe(429);
     expect(Number(fifth.headers['retry-after'])).toBeGreaterThanOrEqual(59);
-    expect(fifth.body).toContain('Te veel mislukte inlogpogingen. Probeer het over');
+    expect(fifth.body).toContain('Te veel mislukte inlogpogingen met deze gebruikersnaam. Probeer het over');
     const right = await login(app, username, PASSWORD, '10.0.0.6');
     expect(right.statusCode).toBe(429);
     expect(right.cookies).toEqual([]);
 
+    // An existing account's name is logged as typed (a name nobody has only as a hash, below).
     const failed = logs.entries().filter((e) => e.event === 'login_failed' && e.username === username);
     expect(failed.map((e) => [e.ip, e.failures, e.level])).toEqual([
       ['10.0.0.1', 1, 40],
@@ -121,6 +122,30 @@ describe('sign-in lock per account', () => {
     expect(await answers(unknown)).toEqual([429, 429, 429, 429, 429, 429]);
   });
 
+  it('checks no more than five passwords when attempts arrive together, the right one among them', async () => {
+    const username = await makeUser(h.db, ['caseworker'], ['wijkteam']);
+    const attempts = Array.from({ length: 40 }, (_, i) =>
+      login(app, username, i === 39 ? PASSWORD : `gok-${i}-geheim`, `10.1.${i}.1`),
+    );
+    const codes = (await Promise.all(attempts)).map((r) => r.statusCode);
+    // At most five were checked: four wrong ones answer 401 (the fifth locks); the right one came too late.
+    expect(codes.filter((c) => c === 401).length).toBeLessThanOrEqual(4);
+    expect(codes.filter((c) => c === 303)).toEqual([]);
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(35);
+    const checked = logs.entries().filter((e) => e.event === 'login_failed' && e.username === username);
+    expect(checked.length).toBeLessThanOrEqual(5);
+  });
+
+  it('logs a name nobody has only as a hash: it may be a password typed in the wrong field', async () => {
+    const typed = `Geheim-${randomUUID().slice(0, 8)}!`;
+    expect((await login(app, typed, 'wat-dan-ook')).statusCode).toBe(401);
+    expect(logs.lines.join('\n')).not.toContain(typed);
+    const entry = logs
+      .entries()
+      .find((e) => e.event === 'login_failed' && typeof e.usernameHash === 'string');
+    expect(entry?.usernameHash).toMatch(/^[0-9a-f]{12}$/);
+  });
+
   it('lifts the lock when an administrator sets a new password', async () => {
     const { replacePassword } = await import('../../db/repositories/users.js');
     const { hashPassword } = await import('../../api/auth/password.js');
@@ -156,6 +181,18 @@ describe('limits per client address', () => {
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     // Another address is not held up by this one.
     expect((await login(app, 'ander-adres', 'x', '192.0.2.11')).statusCode).toBe(401);
+  });
+
+  it('counts an IPv6 client by its /64, so rotating addresses within it does not escape the limit', async () => {
+    const codes: number[] = [];
+    for (let i = 1; i <= 4; i++) {
+      codes.push(
+        (await login(app, `v6-${i}-${randomUUID().slice(0, 4)}`, 'x', `2001:db8:0:7::${i.toString(16)}`))
+          .statusCode,
+      );
+    }
+    expect(codes).toEqual([401, 401, 401, 429]);
+    expect((await login(app, 'ander-netwerk', 'x', '2001:db8:0:8::1')).statusCode).toBe(401);
   });
 
   it('limits DDAS token requests', async () => {

@@ -11,6 +11,7 @@ import { startApiHarness } from '../helpers/api.js';
 import { MUNICIPALITY } from '../helpers/fixtures.js';
 import type { TestHarness } from '../helpers/temporal.js';
 import { makeUser, signIn } from './caseworker-helpers.js';
+import { DEMO_TOKEN_REQUEST } from './ddas-fixtures.js';
 
 let h: TestHarness;
 let app: FastifyInstance;
@@ -150,5 +151,27 @@ describe('production headers and the Host check', () => {
       headers: { host: 'VROEG.gemeente.example' },
     });
     expect(ours.statusCode).toBe(200);
+  });
+});
+
+describe('error answers repeat nothing of the request', () => {
+  it('answers an unknown route with a fixed 404, not the URL and its query', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/v1/zoek?bsn=123456782&naam=Fuzzkowski' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ statusCode: 404, error: 'Not Found', message: 'deze route bestaat niet' });
+  });
+
+  it('names an unknown DDAS request field by its place only', async () => {
+    const token = (await app.inject(DEMO_TOKEN_REQUEST)).json().access_token;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/ddas/v1/gegevens',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: { Fuzzkowski123456782: 1 },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('(onbekend veld)');
+    expect(res.body).not.toContain('Fuzzkowski');
+    expect(res.body).not.toContain('123456782');
   });
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedDemoUsers } from '../../api/auth/demo-users.js';
+import { hashPassword } from '../../api/auth/password.js';
 import { generateSelfSigned } from '../../api/ddas/signing.js';
 import { createDatabase } from '../../db/database.js';
 import { migrateToLatest } from '../../db/migrate.js';
@@ -173,6 +174,12 @@ describe('NODE_ENV=production', () => {
     60_000,
   );
 
+  it('refuses a misspelt NODE_ENV instead of starting in development mode', async () => {
+    const outcome = await run('bin/api.ts', { ...complete, NODE_ENV: 'Production' });
+    expect(outcome.result, outcome.output).toBe(2);
+    expect(outcome.output).toMatch(/^ {2}NODE_ENV: /m);
+  }, 60_000);
+
   it('accepts SMTP with STARTTLS required', async () => {
     const worker = await run('bin/worker.ts', {
       ...complete,
@@ -191,12 +198,18 @@ describe('NODE_ENV=production', () => {
       const refused = await run('bin/api.ts', complete);
       expect(refused.result, refused.output).toBe(2);
       expect(refused.output).toMatch(
-        /demo users active: beheerder, manager, medewerker, teamleider, wijkteam/,
+        /demo users active with the demo password: beheerder, manager, medewerker, teamleider, wijkteam/,
       );
       expect(refused.output).toMatch(
         /demo partner token active: id \S+ \(npm run admin -- token:revoke \S+\)/,
       );
-      await db.updateTable('users').set({ active: false }).execute();
+      // A real account under a demo name (a new password) is no demo account; the others are disabled.
+      await db
+        .updateTable('users')
+        .set({ password_hash: await hashPassword('een echt en lang wachtwoord') })
+        .where('username', '=', 'manager')
+        .execute();
+      await db.updateTable('users').set({ active: false }).where('username', '<>', 'manager').execute();
       await db.updateTable('partner_tokens').set({ revoked_at: new Date() }).execute();
       const started = await run('bin/api.ts', complete);
       expect(started.result, started.output).toBe('running');

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { NO_OBJECTION_WITH, OUTCOME_KINDS, type OutcomeKind } from '../../../workflows/case-machine.js';
 import { DAGDELEN } from '../../../workflows/ddas.js';
+import { isRealDate } from '../partners/signal-schema.js';
 
 /** Dutch labels of the outcomes, in the order the forms show them. */
 export const OUTCOME_LABELS: Record<OutcomeKind, string> = {
@@ -46,7 +47,11 @@ const OBJECTION_REFUSED = {
   path: ['objection'],
 };
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'verwacht een datum (JJJJ-MM-DD)');
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'verwacht een datum (JJJJ-MM-DD)')
+  .refine(isRealDate, 'is geen bestaande datum')
+  .refine((v) => v >= '2000-01-01' && v <= '2100-12-31', 'moet tussen 2000 en 2100 liggen');
 const simpleKinds = OUTCOME_KINDS.filter((k) => k !== 'consent' && k !== 'notNow');
 
 export const outcomeSchema = z.discriminatedUnion('kind', [

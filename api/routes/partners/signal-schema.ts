@@ -52,7 +52,7 @@ const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * A YYYY-MM-DD string naming a day that exists (Gregorian calendar, as `Date` reckons): arithmetic only,
  * since it runs three times a row.
  */
-function isRealDate(v: unknown): v is string {
+export function isRealDate(v: unknown): v is string {
   if (typeof v !== 'string' || !ISO_DATE.test(v)) return false;
   const year = Number(v.slice(0, 4));
   const month = Number(v.slice(5, 7));
