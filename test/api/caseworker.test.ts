@@ -152,53 +152,33 @@ describe('caseworker API', () => {
     const { cookie, csrf } = await signIn(app, user);
     const { stored } = await startCase(h);
     const task = await openTask(h.db, stored.caseKey, 'phone', 1);
-    const bad = await app.inject({
-      method: 'POST',
-      url: `/api/v1/cases/${task.case_id}/resident-contact`,
-      headers: { cookie, 'x-csrf-token': csrf },
-      payload: { channel: 'desk', outcome: { kind: 'consent' } },
-    });
-    expect(bad.statusCode).toBe(400);
+    const contact = (outcome: Record<string, unknown>) =>
+      app.inject({
+        method: 'POST',
+        url: `/api/v1/cases/${task.case_id}/resident-contact`,
+        headers: { cookie, 'x-csrf-token': csrf },
+        payload: { channel: 'desk', outcome },
+      });
+    expect((await contact({ kind: 'consent' })).statusCode).toBe(400);
     // A date that does not exist is refused here, before it could reach the history and the dossier.
-    const impossible = await app.inject({
-      method: 'POST',
-      url: `/api/v1/cases/${task.case_id}/resident-contact`,
-      headers: { cookie, 'x-csrf-token': csrf },
-      payload: {
-        channel: 'desk',
-        outcome: { kind: 'consent', consentDate: '2026-13-01', consentReference: 'TF-1' },
-      },
+    const impossible = await contact({
+      kind: 'consent',
+      consentDate: '2026-13-01',
+      consentReference: 'TF-1',
     });
     expect(impossible.statusCode).toBe(400);
     expect(impossible.body).toContain('is geen bestaande datum');
     // The same submission sent again with the reference corrected: the last one typed is kept.
-    await storeConsentForm(h.db, {
-      id: 'test:resend',
-      caseId: task.case_id,
-      reference: 'TF-typo',
-      recordedBy: user,
-    });
-    await storeConsentForm(h.db, {
-      id: 'test:resend',
-      caseId: task.case_id,
-      reference: 'TF-1',
-      recordedBy: user,
-    });
+    const form = { id: `test:${task.case_id}`, caseId: task.case_id, recordedBy: user };
+    await storeConsentForm(h.db, { ...form, reference: 'TF-typo' });
+    await storeConsentForm(h.db, { ...form, reference: 'TF-1' });
     expect(
-      await h.db
-        .selectFrom('consent_forms')
-        .select('reference')
-        .where('id', '=', 'test:resend')
-        .executeTakeFirst(),
+      await h.db.selectFrom('consent_forms').select('reference').where('id', '=', form.id).executeTakeFirst(),
     ).toEqual({ reference: 'TF-1' });
-    const res = await app.inject({
-      method: 'POST',
-      url: `/api/v1/cases/${task.case_id}/resident-contact`,
-      headers: { cookie, 'x-csrf-token': csrf },
-      payload: {
-        channel: 'desk',
-        outcome: { kind: 'consent', consentDate: '2026-11-27', consentReference: 'TF-Fuzzkowski-0001' },
-      },
+    const res = await contact({
+      kind: 'consent',
+      consentDate: '2026-11-27',
+      consentReference: 'TF-Fuzzkowski-0001',
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().case.stage).toBe('handedOver');
