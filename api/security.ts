@@ -10,6 +10,7 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { type Config, isProduction } from '../lib/config.js';
 
 /** Paths whose answers hold no personal data and may be cached: stylesheets, scripts, Swagger UI's files. */
@@ -125,17 +126,11 @@ export function waitText(seconds: number): string {
  * an IPv6 address by its /64, which one household or server holds entirely (2^64 addresses to rotate).
  */
 export function addressKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  if (!ip.includes(':')) return ip;
-  const [head = '', tail = ''] = ip.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = ip.includes('::')
-    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-    : left;
-  return `${groups
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip); // an IPv4-mapped IPv6 address becomes the IPv4 address
+  if (address.kind() === 'ipv4') return address.toString();
+  return `${(address as ipaddr.IPv6).parts
     .slice(0, 4)
-    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .map((g) => g.toString(16))
     .join(':')}::/64`;
 }

@@ -24,6 +24,9 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** MATCHING_SECRET's development default; production refuses it (lib/production.ts). */
+export const DEVELOPMENT_MATCHING_SECRET = 'development-only-matching-secret';
+
 const envSchema = z.object({
   /** `production` refuses every development default at start (lib/production.ts); anything else is development. */
   // A misspelt `Production` must not start quietly in development mode: only these three exist.
@@ -67,10 +70,7 @@ const envSchema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, { message: 'expected base64 of exactly 32 bytes' })
     .optional(),
   /** Key of the matching hashes (BSN / birth date + address); set a long random value in production. */
-  MATCHING_SECRET: z
-    .string()
-    .min(16, 'expected at least 16 characters')
-    .default('development-only-matching-secret'),
+  MATCHING_SECRET: z.string().min(16, 'expected at least 16 characters').default(DEVELOPMENT_MATCHING_SECRET),
   /** Sender of letters and e-mails (defaults: Gemeente Hollands Kroon, from its vroegsignalering page). */
   MUNICIPALITY_NAME: z.string().trim().min(1).default('Gemeente Hollands Kroon'),
   MUNICIPALITY_TEAM: z.string().trim().min(1).default('Team Schulddienstverlening'),

@@ -10,10 +10,7 @@ import { DEMO_PASSWORD, DEMO_USERS } from '../api/auth/demo-users.js';
 import { verifyPassword } from '../api/auth/password.js';
 import type { Db } from '../db/database.js';
 import { demoToken, hashToken } from '../db/repositories/partner-tokens.js';
-import { type Config, ConfigError, isProduction } from './config.js';
-
-/** The development default of MATCHING_SECRET (lib/config.ts); the demo partner token derives from it. */
-const DEVELOPMENT_MATCHING_SECRET = 'development-only-matching-secret';
+import { type Config, ConfigError, DEVELOPMENT_MATCHING_SECRET, isProduction } from './config.js';
 
 /** Which parts this process runs: the API (pages, partner intake, DDAS) and/or the worker (letters, e-mail). */
 export interface ProductionParts {

@@ -2,6 +2,7 @@
 
 import type { InboxRow } from '../../db/repositories/tasks.js';
 import type { Case } from '../../db/tables/cases.table.js';
+import type { ContactColumns } from '../../db/tables/residents.table.js';
 import { SIGNAL_CLASSIFICATION_LABELS, type SignalClassification } from '../../db/tables/signals.table.js';
 import type { Task } from '../../db/tables/tasks.table.js';
 import { END_STAGES, OUTCOME_KINDS } from '../../workflows/case-machine.js';
@@ -234,7 +235,7 @@ ${closed && !d.error ? html`<p class="utrecht-paragraph"><strong>Deze taak is al
 }
 
 /** Phone, e-mail and address, as the resident row and each partner's report hold them. */
-type ContactDetails = Parameters<typeof addressLine>[0] & { phone: string | null; email: string | null };
+type ContactDetails = ContactColumns;
 
 export interface CaseViewData {
   c: Case;

@@ -1,7 +1,18 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
+/** Phone, e-mail and address: as a resident row holds them, and as each partner last reported them. */
+export interface ContactColumns {
+  phone: string | null;
+  email: string | null;
+  postcode: string;
+  house_number: number;
+  house_number_addition: string | null;
+  street: string;
+  city: string;
+}
+
 /** The only table with personal data; a row is deleted when the retention period ends. */
-export interface ResidentsTable {
+export interface ResidentsTable extends ContactColumns {
   id: Generated<string>;
   municipality: string;
   /** Opaque key of the resident's case workflow; never derived from personal data. */
@@ -23,13 +34,6 @@ export interface ResidentsTable {
   surname: string;
   birth_date: ColumnType<string, string, string>;
   sex: string | null;
-  phone: string | null;
-  email: string | null;
-  postcode: string;
-  house_number: number;
-  house_number_addition: string | null;
-  street: string;
-  city: string;
   /**
    * Signal date of the most recent report the details (phone, e-mail, address) are known from (migration
    * 0015); intake applies a signal's details only when its date is on or after it (and after the resident's
@@ -49,15 +53,8 @@ export type Resident = Selectable<ResidentsTable>;
 export type NewResident = Insertable<ResidentsTable>;
 
 /** What each partner last reported of a resident's contact details (migration 0019). */
-export interface ResidentReportsTable {
+export interface ResidentReportsTable extends ContactColumns {
   resident_id: string;
   partner_id: string;
   signal_date: ColumnType<string, string, string>;
-  phone: string | null;
-  email: string | null;
-  postcode: string;
-  house_number: number;
-  house_number_addition: string | null;
-  street: string;
-  city: string;
 }

@@ -17,7 +17,13 @@ import { getBatchReport } from '../../../db/repositories/batches.js';
 import { type AuthenticatedPartner, findPartnerByToken } from '../../../db/repositories/partner-tokens.js';
 import { isRateLimited, perMinuteLimit } from '../../security.js';
 import type { ServerDependencies } from '../../server.js';
-import { answerServerFailure, BUSY_MESSAGE, INTERNAL_MESSAGE, isServerFailure } from '../../server-errors.js';
+import {
+  answerServerFailure,
+  BUSY_MESSAGE,
+  clientMessage,
+  INTERNAL_MESSAGE,
+  isServerFailure,
+} from '../../server-errors.js';
 import { csvRows, DeliveryError } from './csv.js';
 import { partnerFeedback } from './feedback.js';
 import {
@@ -198,19 +204,6 @@ function stoppedPartWay(kind: 'busy' | 'internal', counts: DeliveryCounts): stri
   );
 }
 
-/**
- * The message of a client error raised before the handler ran, in Dutch and fixed: never the error's own
- * message, as a JSON parser's quotes the body around the fault (Node's `JSON.parse`: `Unexpected token ...,
- * "{"surname": Fuzzkowski..." is not valid JSON`), and Fastify's are English.
- */
-function clientErrorMessage(error: FastifyError): string {
-  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'de body is leeg; stuur JSON';
-  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
-    return 'de body is geen geldige JSON';
-  }
-  return 'het verzoek kan niet worden verwerkt';
-}
-
 function sendProblems(
   reply: FastifyReply,
   status: 400 | 413 | 422,
@@ -290,9 +283,7 @@ export async function registerPartnerRoutes(app: FastifyInstance, deps: ServerDe
       // Raised before the handler ran: nothing of the body was stored.
       if (status === 413) return sendProblems(reply, 413, tooLarge(request.routeOptions.bodyLimit), []);
       if (status === 415) return unsupportedMediaType(reply, request.routeOptions.url);
-      return reply
-        .code(status)
-        .send({ error: error.code ?? 'bad_request', message: clientErrorMessage(error) });
+      return reply.code(status).send({ error: error.code ?? 'bad_request', message: clientMessage(error) });
     });
 
     // Before the token is looked up: also guessing tokens counts against the address.
