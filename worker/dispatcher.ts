@@ -24,7 +24,7 @@ import {
   type CaseStart,
   type CaseWorkflowInput,
   caseWorkflowId,
-  newSignal,
+  newSignals,
 } from '../workflows/messages.js';
 import type { OutreachPolicy } from '../workflows/policy.js';
 import { dispatchObjections, type ObjectionDispatchOptions } from './objection-dispatcher.js';
@@ -67,30 +67,52 @@ export function defaultTeamFor(partnerType: string): string {
 /** How long a pass's claim on its signals lasts: longer than a pass takes, short enough that the signals of a dispatcher that died mid-pass wait little. */
 export const CLAIM_LEASE_MS = 30_000;
 
-/** A claimed signal with what its case needs to know of the resident (null when their data is gone). */
+/**
+ * Claims the `batchSize` signals waiting longest, with every other waiting signal of their cases (a resident
+ * reported by several partners this month: their signals reach the case in one hand-over), each with what
+ * its case needs to know of the resident (null when their data is gone).
+ */
 async function claimBatch(options: DispatcherOptions) {
   const lease = `${options.claimLeaseMs ?? CLAIM_LEASE_MS} milliseconds`;
+  /** Waiting and not claimed by a pass still running (of this dispatcher or another). */
+  const claimable = sql<boolean>`signals.dispatched_at is null
+    and (signals.dispatch_claimed_until is null or signals.dispatch_claimed_until < now())`;
+  const only = options.signalIds;
   return options.db
+    .with('first', (db) =>
+      db
+        .selectFrom('signals')
+        .select(['signals.id', 'signals.municipality', 'signals.case_key'])
+        .where(claimable)
+        .$if(only !== undefined, (q) => q.where('signals.id', 'in', only ?? []))
+        .orderBy('signals.received_at')
+        .limit(options.batchSize ?? 100)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .with('together', (db) =>
+      db
+        .selectFrom('signals')
+        .innerJoin('first', (join) =>
+          join
+            .onRef('first.municipality', '=', 'signals.municipality')
+            .onRef('first.case_key', '=', 'signals.case_key'),
+        )
+        .select('signals.id')
+        .where(claimable)
+        .$if(only !== undefined, (q) => q.where('signals.id', 'in', only ?? []))
+        .forUpdate('signals')
+        .skipLocked(),
+    )
     .with('claimed', (db) =>
       db
         .updateTable('signals')
         .set({ dispatch_claimed_until: sql<Date>`now() + ${lease}::interval` })
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('signals')
-            .select('id')
-            .where('dispatched_at', 'is', null)
-            .where((w) =>
-              w.or([
-                w('dispatch_claimed_until', 'is', null),
-                w('dispatch_claimed_until', '<', sql<Date>`now()`),
-              ]),
-            )
-            .$if(options.signalIds !== undefined, (qb) => qb.where('id', 'in', options.signalIds ?? []))
-            .orderBy('received_at')
-            .limit(options.batchSize ?? 100)
-            .forUpdate()
-            .skipLocked(),
+        .where((w) =>
+          w.or([
+            w('id', 'in', w.selectFrom('first').select('first.id')),
+            w('id', 'in', w.selectFrom('together').select('together.id')),
+          ]),
         )
         .returning([
           'id',
@@ -140,12 +162,13 @@ function factsOf(row: ClaimedSignal): SignalFacts {
 /**
  * Dispatches one batch of queued signals; returns how many were handed over.
  *
- * Hand-overs go one at a time until one succeeds (so with Temporal down a pass costs one wait), then
- * `handOverConcurrency` at a time (default 8), the signals of one case always in the order received. A
- * failed hand-over ends the pass (Temporal is likely down), unless that signal has failed
- * `SKIP_AFTER_FAILURES` times: then it is passed over, so one signal that keeps failing cannot hold up the
- * ones behind it (it is still tried on every pass, and stays in the outbox, visible with its
- * `dispatch_error`); a second failure in a row still ends the pass, so an outage costs at most two waits.
+ * A case's claimed signals are handed over together, in the order received, in one signalWithStart
+ * (`newSignals`). Hand-overs go one at a time until one succeeds (so with Temporal down a pass costs one
+ * wait), then `handOverConcurrency` at a time (default 8). A failed hand-over ends the pass (Temporal is
+ * likely down), unless that case's signals have failed `SKIP_AFTER_FAILURES` times: then it is passed over,
+ * so one case that keeps failing cannot hold up the ones behind it (it is still tried on every pass, and
+ * its signals stay in the outbox, visible with their `dispatch_error`); a second failure in a row still
+ * ends the pass, so an outage costs at most two waits.
  * Outcomes are written together at the end of the pass, and what was not tried is released.
  */
 export async function dispatchPending(options: DispatcherOptions): Promise<number> {
@@ -159,14 +182,20 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
   const byCase = new Map<string, ClaimedSignal[]>();
   for (const row of rows) {
     if (row.resident_row === null) orphaned.push(row.id);
-    else byCase.set(row.case_key, [...(byCase.get(row.case_key) ?? []), row]);
+    else {
+      const workflowId = caseWorkflowId(row.municipality, row.case_key);
+      byCase.set(workflowId, [...(byCase.get(workflowId) ?? []), row]);
+    }
   }
   let stopped = false;
   let succeeded = false;
   /** The previous hand-over of this pass failed. */
   let lastFailed = false;
 
-  const handOver = async (row: ClaimedSignal): Promise<boolean> => {
+  /** Hands a case's claimed signals (in the order received) over in one signalWithStart. */
+  const handOver = async (signals: ClaimedSignal[]): Promise<void> => {
+    const row = signals[0]!;
+    const ids = signals.map((s) => s.id);
     let policy = policies.get(row.municipality);
     if (!policy) {
       policy = options.policyFor(row.municipality);
@@ -189,33 +218,31 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
           workflowId: caseWorkflowId(row.municipality, row.case_key),
           taskQueue: options.taskQueue,
           args: [input],
-          signal: newSignal,
-          signalArgs: [factsOf(row), start],
+          signal: newSignals,
+          signalArgs: [signals.map(factsOf), start],
           // A closed case may be followed by a new one for the same resident.
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         }),
       );
-      handed.push(row.id);
+      handed.push(...ids);
       succeeded = true;
       lastFailed = false;
-      return true;
     } catch (err) {
       // The message of a Temporal client error holds no personal data (only ids go in).
       const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
-      failed.push({ id: row.id, reason });
-      options.logger?.warn({ signalId: row.id, reason }, 'signal hand-over to Temporal failed; will retry');
-      if (row.dispatch_attempts + 1 < SKIP_AFTER_FAILURES || lastFailed) stopped = true;
+      failed.push(...ids.map((id) => ({ id, reason })));
+      options.logger?.warn({ signalIds: ids, reason }, 'signal hand-over to Temporal failed; will retry');
+      // A case whose signals failed again and again is passed over (a new signal joining it does not reset that).
+      const attempts = Math.max(...signals.map((s) => s.dispatch_attempts));
+      if (attempts + 1 < SKIP_AFTER_FAILURES || lastFailed) stopped = true;
       lastFailed = true;
-      return false;
     }
   };
   const cases = [...byCase.values()];
   let next = 0;
   const lane = async (untilSuccess: boolean) => {
     while (!stopped && next < cases.length && !(untilSuccess && succeeded)) {
-      const signals = cases[next++] ?? [];
-      // A case's later signals wait for its earlier one.
-      for (const row of signals) if (stopped || !(await handOver(row))) break;
+      await handOver(cases[next++] ?? []);
     }
   };
   await lane(true);

@@ -23,16 +23,19 @@ import { type CaseEvent, caseMachine, type SignalFacts } from './case-machine.js
 import { effectOf } from './effects.js';
 import {
   type CaseEventEnvelope,
+  type CaseStart,
   type CaseView,
   type CaseWorkflowInput,
   completeTask,
   getCaseView,
   newSignal,
+  newSignals,
   objectionRegistered,
   recordResidentContact,
 } from './messages.js';
 import {
   FOLLOW_UP_PATCH,
+  GROUPED_SIGNALS_PATCH,
   OBJECTION_PATCH,
   OBJECTION_SCREENING_PATCH,
   ONE_ACTIVITY_PER_STEP_PATCH,
@@ -170,13 +173,17 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     return view();
   };
 
-  setHandler(newSignal, (signal, start) => {
+  const receive = (signal: SignalFacts, start: CaseStart | undefined) => {
     // The dispatcher may hand a signal over twice after a crash: the second copy changes nothing.
     const seen =
       snapshot?.context.signals.some((s) => s.signalId === signal.signalId) ||
       input.followUp?.previousSignalIds?.includes(signal.signalId) ||
       [...inbox, ...nextCase].some((e) => e.kind === 'signal' && e.signal.signalId === signal.signalId);
     if (!seen) inbox.push({ kind: 'signal', at: Date.now(), signal, ...(start ? { start } : {}) });
+  };
+  setHandler(newSignal, receive);
+  setHandler(newSignals, (signals, start) => {
+    for (const signal of signals) receive(signal, start);
   });
   setHandler(objectionRegistered, (objection) => {
     const envelope: CaseEventEnvelope = { kind: 'objection', at: Date.now(), objection };
@@ -204,16 +211,21 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
   );
   setHandler(getCaseView, view);
 
+  /** Effects of steps taken in this workflow task and not yet carried out (`GROUPED_SIGNALS_PATCH`). */
+  let deferred: { effects: StepEffect[]; at: number } | null = null;
+
   /**
    * Carries out one step: `before` (registration, a task's closing), the effects of the machine's `actions`,
    * and the read model when what others see changed; then the search attributes. All in one activity
-   * (`runStep`), or, in histories recorded before that, one activity each, as they ran.
+   * (`runStep`), or, in histories recorded before that, one activity each, as they ran. With `defer`, the
+   * step's effects wait for the next step's (signals queued together), or for `carryOutDeferred`.
    */
   const carryOut = async (
     actions: Action[],
     at: number,
     before: StepEffect[] = [],
     local = false,
+    defer = false,
   ): Promise<void> => {
     const current = snapshot!;
     const scope = {
@@ -224,10 +236,15 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
       at,
       context: current.context,
     };
-    const effects = [...before];
+    const effects = [...(deferred?.effects ?? []), ...before];
+    deferred = null;
     for (const action of actions) {
       const effect = effectOf(action, scope);
       if (effect) effects.push(effect);
+    }
+    if (defer) {
+      deferred = { effects, at };
+      return;
     }
     const projection = projectionOf(
       { value: current.value, context: current.context, done: current.status === 'done' },
@@ -250,6 +267,22 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     published = current;
     if (changed) upsertSearchAttributes(projection.attributes);
   };
+
+  /** Carries out the steps deferred in this workflow task, if any, with the read model once for all. */
+  const carryOutDeferred = async (): Promise<void> => {
+    if (deferred) await carryOut([], deferred.at, [], true);
+  };
+
+  /**
+   * Whether the step of `envelope`, just taken from the inbox, waits to be carried out with the next one's:
+   * a signal followed by another signal, in a case whose steps are local activities. Histories recorded
+   * before `GROUPED_SIGNALS_PATCH` carried out each step on its own, as they replay.
+   */
+  const groupsWithNext = (envelope: CaseEventEnvelope): boolean =>
+    envelope.kind === 'signal' &&
+    inbox[0]?.kind === 'signal' &&
+    input.steps === 'local' &&
+    patched(GROUPED_SIGNALS_PATCH);
 
   /**
    * A signal that would start a round (the case's first, or one after the last round ended) while an
@@ -278,8 +311,8 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
     return patched(FOLLOW_UP_PATCH);
   };
 
-  /** Feeds one event to the machine and carries out what it returns. */
-  const process = async (envelope: CaseEventEnvelope): Promise<void> => {
+  /** Feeds one event to the machine and carries out what it returns (with `defer`: see `carryOut`). */
+  const process = async (envelope: CaseEventEnvelope, defer = false): Promise<void> => {
     if (keptForNextCase(envelope)) {
       nextCase.push(envelope);
       return;
@@ -313,7 +346,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
           startedAt: envelope.at,
         },
       };
-      await carryOut(actions, envelope.at, [register], true);
+      await carryOut(actions, envelope.at, [register], true, defer);
       return;
     }
     // Re-check: an earlier queued event may have changed what the machine accepts since validation.
@@ -346,7 +379,7 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
         },
       });
     }
-    await carryOut(actions, envelope.at, before, true);
+    await carryOut(actions, envelope.at, before, true, defer && envelope.kind === 'signal');
     if (envelope.kind === 'task' || envelope.kind === 'contact') settled.set(envelope, null);
   };
 
@@ -358,7 +391,11 @@ export async function caseWorkflow(input: CaseWorkflowInput): Promise<CaseView> 
   };
 
   for (;;) {
-    while (inbox.length > 0) await process(inbox.shift()!);
+    while (inbox.length > 0) {
+      const envelope = inbox.shift()!;
+      await process(envelope, groupsWithNext(envelope));
+    }
+    await carryOutDeferred();
     if (snapshot?.status === 'done') {
       // Updates still running settle first; what arrives meanwhile is looked at too (it may start a case).
       await condition(allHandlersFinished);

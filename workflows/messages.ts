@@ -98,6 +98,12 @@ export interface CaseView {
  */
 export const newSignal = defineSignal<[SignalFacts, CaseStart?]>('newSignal');
 /**
+ * Several new signals for the resident at once, in the order they were received, with what a case they
+ * start begins with: the dispatcher hands over all of a case's waiting signals in one signalWithStart, so a
+ * resident reported by three partners costs one workflow task and one step, not three.
+ */
+export const newSignals = defineSignal<[SignalFacts[], CaseStart]>('newSignals');
+/**
  * The resident is on the objection register: a running round ends as objected (open task cancelled, no
  * further outreach); a signal queued with it that would start a round (the case's first, or one after an
  * end) is screened as objected, so it is not picked up; after the round ended it changes nothing. Sent by

@@ -29,3 +29,10 @@ export const FOLLOW_UP_PATCH = 'signal-at-close-starts-new-case';
  * each: a case's first step then costs one activity round trip instead of five.
  */
 export const ONE_ACTIVITY_PER_STEP_PATCH = 'one-activity-per-step';
+
+/**
+ * The `patched()` id of carrying out the steps of signals queued together (a case's signals handed over at
+ * once) in one local activity, instead of one each: the first step of a resident reported by three partners
+ * is then one round trip. Recorded only when two or more signals are queued together.
+ */
+export const GROUPED_SIGNALS_PATCH = 'grouped-signal-steps';

@@ -16,6 +16,7 @@ import type { SignalFacts } from '../../workflows/case-machine.js';
 import {
   type CaseView,
   newSignal,
+  newSignals,
   objectionRegistered,
   type ResidentContact,
   type TaskCompletion,
@@ -193,16 +194,21 @@ export async function buildCaseHistory(
           push(run, event, 'objection', 'Bezwaar geregistreerd');
           break;
         }
-        if (attrs?.signalName !== newSignal.name) break;
-        const [signal] = (await decode(attrs.input?.payloads as Payload[])) as [SignalFacts];
-        const partner = partners.get(signal.partnerId) ?? signal.partnerType;
-        push(
-          run,
-          event,
-          'signal',
-          `Signaal ontvangen van ${partner} (${signal.partnerType}), achterstand ${formatAmount(signal.amount)}` +
-            `${signal.crisis ? ', crisissignaal' : ''}${signal.warmHandover ? ', warme overdracht' : ''}`,
-        );
+        const name = attrs?.signalName;
+        if (name !== newSignal.name && name !== newSignals.name) break;
+        const [first] = await decode(attrs?.input?.payloads as Payload[]);
+        // `newSignals` carries a case's signals handed over together; `newSignal` one.
+        const signals = (name === newSignals.name ? first : [first]) as SignalFacts[];
+        for (const signal of signals) {
+          const partner = partners.get(signal.partnerId) ?? signal.partnerType;
+          push(
+            run,
+            event,
+            'signal',
+            `Signaal ontvangen van ${partner} (${signal.partnerType}), achterstand ${formatAmount(signal.amount)}` +
+              `${signal.crisis ? ', crisissignaal' : ''}${signal.warmHandover ? ', warme overdracht' : ''}`,
+          );
+        }
         break;
       }
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: {

@@ -3,18 +3,21 @@
  * and once it is back every one of them reaches its case exactly once.
  */
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCaseActivities } from '../../activities/case-activities.js';
+import { buildCaseHistory } from '../../api/history/timeline.js';
 import { createDatabase } from '../../db/database.js';
 import { type DevServer, startDevServer } from '../../lib/temporal-dev-server.js';
 import { dispatchPending, RESIDENT_GONE, SKIP_AFTER_FAILURES } from '../../worker/dispatcher.js';
 import { caseWorkflowId, getCaseView } from '../../workflows/messages.js';
 import { shortPolicy } from '../../workflows/policy.js';
-import { waitFor } from '../helpers/cases.js';
+import { type CaseHandle, maybeRecordHistory, waitFor } from '../helpers/cases.js';
 import { MUNICIPALITY, residentRecord, storeTestSignal } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/ports.js';
 
+const { temporal } = proto;
 const db = createDatabase(inject('databaseUrl'), { max: 3 });
 let port: number;
 let server: DevServer | undefined;
@@ -28,6 +31,25 @@ afterAll(async () => {
   await server?.stop();
   await db.destroy();
 });
+
+/** A case worker on `taskQueue` of the test server, running until `stop`. */
+async function runWorker(taskQueue: string) {
+  const connection = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities: createCaseActivities({ db }),
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
 
 describe('dispatching signals through a Temporal outage', () => {
   it('keeps signals while Temporal is down and starts each case once when it is back', async () => {
@@ -61,14 +83,7 @@ describe('dispatching signals through a Temporal outage', () => {
     expect(waiting.some((s) => s.dispatch_attempts === 1 && s.dispatch_error)).toBe(true);
 
     server = await start();
-    const nativeConnection = await NativeConnection.connect({ address: `127.0.0.1:${port}` });
-    const worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue: 'outage',
-      workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: createCaseActivities({ db }),
-    });
-    const running = worker.run();
+    const worker = await runWorker('outage');
     try {
       let handed = 0;
       for (let pass = 0; pass < 10 && handed < 4; pass++) handed += await dispatch();
@@ -101,12 +116,97 @@ describe('dispatching signals through a Temporal outage', () => {
         await handle.terminate('test finished');
       }
     } finally {
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
+      await worker.stop();
       await connection.close();
     }
   }, 120_000);
+});
+
+describe('a resident reported by several partners', () => {
+  it("hands the case's waiting signals over together: one hand-over, one workflow task, one step", async () => {
+    server ??= await start();
+    const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+    const client = new Client({ connection });
+    const worker = await runWorker('together');
+    try {
+      const resident = residentRecord();
+      const rent = await storeTestSignal(db, resident);
+      const energy = await storeTestSignal(db, resident, { name: 'Energie Testdorp', type: 'Energie' });
+      const other = await storeTestSignal(db, residentRecord(), {
+        name: 'Zorgverzekeraar Test',
+        type: 'Zorg',
+      });
+      expect(energy.caseKey).toBe(rent.caseKey);
+      const ids = [rent.signalId, energy.signalId, other.signalId];
+      const pass = () =>
+        dispatchPending({
+          db,
+          client,
+          taskQueue: 'together',
+          policyFor: () => shortPolicy(1_000),
+          signalIds: ids,
+          batchSize: 1,
+        });
+      // A batch of one signal claims the other waiting signal of its case too; the other resident waits.
+      expect(await pass()).toBe(2);
+      expect(await pass()).toBe(1);
+
+      const handle = client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, rent.caseKey));
+      const view = await waitFor(
+        () => handle.query(getCaseView),
+        (v) => v.signals === 2 && v.stage === 'letter',
+      );
+      const events = (await handle.fetchHistory()).events ?? [];
+      const untilWait = events.slice(
+        0,
+        events.findIndex((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED),
+      );
+      const count = (type: keyof typeof temporal.api.enums.v1.EventType) =>
+        untilWait.filter((e) => e.eventType === temporal.api.enums.v1.EventType[type]).length;
+      expect(untilWait.length).toBeGreaterThan(0);
+      expect(
+        untilWait
+          .filter((e) => e.workflowExecutionSignaledEventAttributes)
+          .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName),
+      ).toEqual(['newSignals']);
+      expect(count('EVENT_TYPE_WORKFLOW_TASK_COMPLETED')).toBe(1);
+      // One local activity for both signals' steps, beside the patch marker.
+      const markers = untilWait.map((e) => e.markerRecordedEventAttributes?.markerName).filter(Boolean);
+      expect(markers.sort()).toEqual(['core_local_activity', 'core_patch']);
+      expect(untilWait.length).toBeLessThanOrEqual(15);
+
+      // Both signals belong to the case, which sent one letter.
+      const signals = await db
+        .selectFrom('signals')
+        .select(['case_id', 'status'])
+        .where('id', 'in', [rent.signalId, energy.signalId])
+        .execute();
+      expect(signals.map((s) => s.case_id)).toEqual([view.caseId, view.caseId]);
+      const letters = await db
+        .selectFrom('outbound_messages')
+        .select('id')
+        .where('case_id', '=', view.caseId)
+        .execute();
+      expect(letters).toHaveLength(1);
+      // On to the phone call once the letter's time has passed: the replay fixture of a grouped first step.
+      await waitFor(
+        () => handle.query(getCaseView),
+        (v) => v.openTask?.kind === 'phone',
+      );
+      await maybeRecordHistory(handle as CaseHandle, 'two-partners-together');
+      // The managers' timeline names each signal of the one hand-over.
+      const history = await buildCaseHistory(client, db, handle.workflowId, view.caseId);
+      expect(history.entries.filter((e) => e.kind === 'signal').map((e) => e.text)).toEqual([
+        expect.stringContaining('Woningstichting Testdorp (Huur)'),
+        expect.stringContaining('Energie Testdorp (Energie)'),
+      ]);
+      await handle.terminate('test finished');
+      await client.workflow.getHandle(caseWorkflowId(MUNICIPALITY, other.caseKey)).terminate('test finished');
+    } finally {
+      await worker.stop();
+      await connection.close();
+    }
+  }, 60_000);
 });
 
 /** A client whose hand-overs fail for the workflow ids in `failing` and succeed for the others. */

@@ -20,6 +20,10 @@
  * one `runStep` activity (`ONE_ACTIVITY_PER_STEP_PATCH`); those named `-local-steps` ran each step that
  * answers a message as a local activity and each that answers a timer as `runStep` (input `steps: 'local'`,
  * no marker). All must replay.
+ *
+ * `two-partners-together` (recorded with `RECORD_HISTORIES=1 npx vitest run test/worker/dispatcher.test.ts`)
+ * is a resident reported by two partners whose signals were handed over together (`newSignals`): both
+ * steps ran in one local activity (`GROUPED_SIGNALS_PATCH`), then the letter's timer made a phone task.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +58,7 @@ describe('replaying recorded case histories', () => {
       'responded-after-letter',
       'responded-after-letter-local-steps',
       'responded-after-letter-one-activity-per-step',
+      'two-partners-together',
       'unreachable',
       'unreachable-local-steps',
       'unreachable-one-activity-per-step',
