@@ -15,9 +15,13 @@ export interface Mailer {
   close(): void;
 }
 
-/** A mailer over an SMTP URL such as `smtp://user:password@mail.example:587`. */
+/**
+ * A mailer over an SMTP URL such as `smtp://user:password@mail.example:587`. Connections are pooled: a
+ * month's first letters send thousands of e-mails, and a connection (with its TLS handshake and login) per
+ * message would cost the relay and this process more than the messages themselves.
+ */
 export function smtpMailer(url: string, from: string): Mailer {
-  const transport = nodemailer.createTransport(url);
+  const transport = nodemailer.createTransport({ url, pool: true, maxConnections: 4, maxMessages: 500 });
   return {
     from,
     async send(message) {
