@@ -117,6 +117,7 @@ export async function createApp(config: Config, logger: Logger, parts: AppParts)
         policyFor,
         logger,
         concurrency: 2,
+        maxInFlight: config.DISPATCH_MAX_IN_FLIGHT,
         holding: () => intakePriority.holding(),
       });
       stops.push(() => dispatcher.stop());

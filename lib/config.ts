@@ -54,6 +54,8 @@ const envSchema = z.object({
     .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('vroegsignalering'),
+  /** Signals handed over to Temporal and not yet taken up by their case, at most (all dispatchers together). */
+  DISPATCH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(100),
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: optionalUrl(['http://', 'https://']),
@@ -187,6 +189,7 @@ const SHOWN_WHEN_WRONG = new Set<keyof typeof envSchema.shape>([
   'LOG_FORMAT',
   'HTTP_PORT',
   'DATABASE_POOL_MAX',
+  'DISPATCH_MAX_IN_FLIGHT',
   'EMBEDDED_DB_PORT',
   'TEMPORAL_DEV_PORT',
   'TEMPORAL_UI_PORT',

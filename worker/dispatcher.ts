@@ -57,6 +57,37 @@ export interface DispatcherOptions extends Pick<ObjectionDispatchOptions, 'objec
   claimLeaseMs?: number;
   /** While this says so, no pass starts (partners' deliveries first: lib/intake-priority.ts). */
   holding?: () => boolean;
+  /**
+   * `startDispatcher` hands over no more while this many signals (of all dispatchers) wait for their case to
+   * take them up (default `DEFAULT_MAX_IN_FLIGHT`); see `signalsInFlight`.
+   */
+  maxInFlight?: number;
+}
+
+/** Signals in flight at most, unless configured (`DISPATCH_MAX_IN_FLIGHT`): about 40 cases' first steps. */
+export const DEFAULT_MAX_IN_FLIGHT = 100;
+
+/** A signal handed over this long ago without a case counts as in flight no longer (its case may be gone). */
+const IN_FLIGHT_FOR_MS = 60_000;
+
+/**
+ * Signals handed over (in the last minute) that their case has not yet taken up: their workflow tasks wait in
+ * Temporal's task queue. Handing over faster than the workers take cases up only lengthens that queue, and a
+ * long queue costs the server more per task (tasks no worker is waiting for are written to its database and
+ * read back) and the month more time: the dispatcher keeps it short. Counted by the partial index
+ * `signals_in_flight`.
+ */
+export async function signalsInFlight(db: Db, only?: string[]): Promise<number> {
+  const row = await db
+    .selectFrom('signals')
+    .$if(only !== undefined, (qb) => qb.where('id', 'in', only ?? []))
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('case_id', 'is', null)
+    .where('dispatched_at', 'is not', null)
+    .where('dispatch_error', 'is', null)
+    .where('dispatched_at', '>', sql<Date>`now() - ${`${IN_FLIGHT_FOR_MS} milliseconds`}::interval`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** Rent arrears go to the wijkteam, everything else to the debt team (Team Schulddienstverlening). */
@@ -295,38 +326,55 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
 /**
  * Runs `dispatchPending` and `dispatchObjections` in `concurrency` loops (default 1), each passing again at
  * once while there is work and every `intervalMs` when the queues are empty, until stopped. A pass uses a
- * connection only for its short statements.
+ * connection only for its short statements. While `maxInFlight` signals wait for their cases, no signals
+ * are handed over (the loop looks again every 50 ms); a pass claims at most the room left.
  */
 export function startDispatcher(options: DispatcherOptions & { intervalMs?: number; concurrency?: number }): {
   stop(): Promise<void>;
 } {
   let stopped = false;
   const wakers = new Set<() => void>();
+  const intervalMs = options.intervalMs ?? 1_000;
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   const runLoop = async () => {
+    let objectionsAt = 0;
     while (!stopped) {
       if (options.holding?.()) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
       let busy = false;
+      let full = false;
       try {
-        busy = (await dispatchPending(options)) > 0;
+        const room = maxInFlight - (await signalsInFlight(options.db, options.signalIds));
+        full = room <= 0;
+        if (!full) {
+          const batchSize = Math.min(options.batchSize ?? 100, room);
+          busy = (await dispatchPending({ ...options, batchSize })) > 0;
+        }
       } catch (err) {
         options.logger?.error({ err }, 'dispatcher pass failed');
       }
-      try {
-        // After the signals: an objection waits for its resident's signals still in the intake outbox.
-        if ((await dispatchObjections(options)) > 0) busy = true;
-      } catch (err) {
-        options.logger?.error({ err }, 'objection dispatcher pass failed');
+      // While the cases catch up, objections are still delivered, once per interval.
+      if (!full || Date.now() - objectionsAt >= intervalMs) {
+        objectionsAt = Date.now();
+        try {
+          // After the signals: an objection waits for its resident's signals still in the intake outbox.
+          if ((await dispatchObjections(options)) > 0) busy = true;
+        } catch (err) {
+          options.logger?.error({ err }, 'objection dispatcher pass failed');
+        }
       }
       if (busy) continue;
       await new Promise<void>((resolve) => {
         wakers.add(resolve);
-        setTimeout(() => {
-          wakers.delete(resolve);
-          resolve();
-        }, options.intervalMs ?? 1_000);
+        setTimeout(
+          () => {
+            wakers.delete(resolve);
+            resolve();
+          },
+          full ? 50 : intervalMs,
+        );
       });
     }
   };

@@ -16,12 +16,12 @@ export interface Mailer {
 }
 
 /**
- * A mailer over an SMTP URL such as `smtp://user:password@mail.example:587`. Connections are pooled: a
+ * A mailer over an SMTP URL such as `smtp://user:password@mail.example:587`. Connections are pooled (at most 10, as relays allow per client): a
  * month's first letters send thousands of e-mails, and a connection (with its TLS handshake and login) per
  * message would cost the relay and this process more than the messages themselves.
  */
 export function smtpMailer(url: string, from: string): Mailer {
-  const transport = nodemailer.createTransport({ url, pool: true, maxConnections: 4, maxMessages: 500 });
+  const transport = nodemailer.createTransport({ url, pool: true, maxConnections: 10, maxMessages: 100 });
   return {
     from,
     async send(message) {

@@ -21,6 +21,7 @@ import * as m0016 from './2026_12_01_0016_dispatch_claims.js';
 import * as m0017 from './2026_12_07_0017_login_throttle.js';
 import * as m0018 from './2026_12_07_0018_consent_forms.js';
 import * as m0019 from './2026_12_07_0019_resident_reports.js';
+import * as m0020 from './2026_12_08_0020_signals_in_flight.js';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_27_0001_initial': m0001,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0017_login_throttle': m0017,
   '2026_12_07_0018_consent_forms': m0018,
   '2026_12_07_0019_resident_reports': m0019,
+  '2026_12_08_0020_signals_in_flight': m0020,
 };

@@ -2,6 +2,7 @@
  * The intake outbox under a Temporal outage: signals committed while Temporal is down wait in PostgreSQL,
  * and once it is back every one of them reaches its case exactly once.
  */
+import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -10,7 +11,13 @@ import { createCaseActivities } from '../../activities/case-activities.js';
 import { buildCaseHistory } from '../../api/history/timeline.js';
 import { createDatabase } from '../../db/database.js';
 import { type DevServer, startDevServer } from '../../lib/temporal-dev-server.js';
-import { dispatchPending, RESIDENT_GONE, SKIP_AFTER_FAILURES } from '../../worker/dispatcher.js';
+import {
+  dispatchPending,
+  RESIDENT_GONE,
+  SKIP_AFTER_FAILURES,
+  signalsInFlight,
+  startDispatcher,
+} from '../../worker/dispatcher.js';
 import { caseWorkflowId, getCaseView } from '../../workflows/messages.js';
 import { shortPolicy } from '../../workflows/policy.js';
 import { type CaseHandle, maybeRecordHistory, waitFor } from '../helpers/cases.js';
@@ -207,6 +214,74 @@ describe('a resident reported by several partners', () => {
       await connection.close();
     }
   }, 60_000);
+});
+
+describe('handing over no faster than cases take signals up', () => {
+  it('waits while maxInFlight signals have no case yet, and goes on as their cases take them up', async () => {
+    const stored: Array<Awaited<ReturnType<typeof storeTestSignal>>> = [];
+    for (let i = 0; i < 5; i++) stored.push(await storeTestSignal(db, residentRecord()));
+    const ids = stored.map((s) => s.signalId);
+    const handed: string[] = [];
+    const dispatcher = startDispatcher({
+      db,
+      client: stubClient(() => false, handed),
+      taskQueue: 'none',
+      policyFor: () => shortPolicy(1_000),
+      signalIds: ids,
+      maxInFlight: 3,
+      intervalMs: 50,
+    });
+    try {
+      await waitFor(
+        async () => handed.length,
+        (n) => n >= 3,
+      );
+      // No case takes them up (the stub starts none): the dispatcher waits.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(handed).toHaveLength(3);
+      expect(await signalsInFlight(db, ids)).toBe(3);
+      // Their case takes two of them up: two more go.
+      const taken = await db
+        .selectFrom('signals')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('dispatched_at', 'is not', null)
+        .limit(2)
+        .execute();
+      const caseId = randomUUID();
+      await db
+        .insertInto('cases')
+        .values({
+          id: caseId,
+          workflow_id: `case:${MUNICIPALITY}:in-flight-test`,
+          municipality: MUNICIPALITY,
+          case_key: 'in-flight-test',
+          team: 'schulddienstverlening',
+          stage: 'letter',
+          priority: 'normal',
+          partner_types: ['Huur'],
+          policy: '{}',
+          started_at: new Date(),
+        })
+        .execute();
+      await db
+        .updateTable('signals')
+        .set({ case_id: caseId })
+        .where(
+          'id',
+          'in',
+          taken.map((t) => t.id),
+        )
+        .execute();
+      await waitFor(
+        async () => handed.length,
+        (n) => n === 5,
+      );
+      expect(new Set(handed).size).toBe(5);
+    } finally {
+      await dispatcher.stop();
+    }
+  });
 });
 
 /** A client whose hand-overs fail for the workflow ids in `failing` and succeed for the others. */
