@@ -139,12 +139,8 @@ async function claimBatch(options: DispatcherOptions) {
       db
         .updateTable('signals')
         .set({ dispatch_claimed_until: sql<Date>`now() + ${lease}::interval` })
-        .where((w) =>
-          w.or([
-            w('id', 'in', w.selectFrom('first').select('first.id')),
-            w('id', 'in', w.selectFrom('together').select('together.id')),
-          ]),
-        )
+        // `together` holds the rows of `first` too: each is waiting, and of its own case.
+        .where('id', 'in', (w) => w.selectFrom('together').select('together.id'))
         .returning([
           'id',
           'municipality',
@@ -208,14 +204,17 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
   if (rows.length === 0) return 0;
   const handed: string[] = [];
   const orphaned: string[] = [];
-  const failed: Array<{ id: string; reason: string }> = [];
+  /** The signals of each failed hand-over, with its reason. */
+  const failed: Array<{ ids: string[]; reason: string }> = [];
   const policies = new Map<string, OutreachPolicy>();
   const byCase = new Map<string, ClaimedSignal[]>();
   for (const row of rows) {
     if (row.resident_row === null) orphaned.push(row.id);
     else {
       const workflowId = caseWorkflowId(row.municipality, row.case_key);
-      byCase.set(workflowId, [...(byCase.get(workflowId) ?? []), row]);
+      const signals = byCase.get(workflowId);
+      if (signals) signals.push(row);
+      else byCase.set(workflowId, [row]);
     }
   }
   let stopped = false;
@@ -224,7 +223,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
   let lastFailed = false;
 
   /** Hands a case's claimed signals (in the order received) over in one signalWithStart. */
-  const handOver = async (signals: ClaimedSignal[]): Promise<void> => {
+  const handOver = async ([workflowId, signals]: [string, ClaimedSignal[]]): Promise<void> => {
     const row = signals[0]!;
     const ids = signals.map((s) => s.id);
     let policy = policies.get(row.municipality);
@@ -246,7 +245,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
       // A bounded wait: with Temporal down the pass gives up and the signal waits for the next one.
       await options.client.withDeadline(Date.now() + (options.handOverTimeoutMs ?? 10_000), () =>
         options.client.workflow.signalWithStart(CASE_WORKFLOW_TYPE, {
-          workflowId: caseWorkflowId(row.municipality, row.case_key),
+          workflowId,
           taskQueue: options.taskQueue,
           args: [input],
           signal: newSignals,
@@ -261,7 +260,7 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
     } catch (err) {
       // The message of a Temporal client error holds no personal data (only ids go in).
       const reason = err instanceof Error ? err.message.slice(0, 500) : 'unknown error';
-      failed.push(...ids.map((id) => ({ id, reason })));
+      failed.push({ ids, reason });
       options.logger?.warn({ signalIds: ids, reason }, 'signal hand-over to Temporal failed; will retry');
       // A case whose signals failed again and again is passed over (a new signal joining it does not reset that).
       const attempts = Math.max(...signals.map((s) => s.dispatch_attempts));
@@ -269,11 +268,11 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
       lastFailed = true;
     }
   };
-  const cases = [...byCase.values()];
+  const cases = [...byCase.entries()];
   let next = 0;
   const lane = async (untilSuccess: boolean) => {
     while (!stopped && next < cases.length && !(untilSuccess && succeeded)) {
-      await handOver(cases[next++] ?? []);
+      await handOver(cases[next++]!);
     }
   };
   await lane(true);
@@ -302,11 +301,11 @@ export async function dispatchPending(options: DispatcherOptions): Promise<numbe
       .where('id', 'in', handed)
       .execute();
   }
-  for (const { id, reason } of failed) {
+  for (const { ids, reason } of failed) {
     await options.db
       .updateTable('signals')
       .set({ dispatch_attempts: sql`dispatch_attempts + 1`, dispatch_error: reason })
-      .where('id', '=', id)
+      .where('id', 'in', ids)
       .execute();
   }
   // Whatever was not handed over is claimable again at once.

@@ -249,21 +249,18 @@ describe('handing over no faster than cases take signals up', () => {
         .limit(2)
         .execute();
       const caseId = randomUUID();
-      await db
-        .insertInto('cases')
-        .values({
-          id: caseId,
-          workflow_id: `case:${MUNICIPALITY}:in-flight-test`,
-          municipality: MUNICIPALITY,
-          case_key: 'in-flight-test',
-          team: 'schulddienstverlening',
-          stage: 'letter',
-          priority: 'normal',
-          partner_types: ['Huur'],
-          policy: '{}',
-          started_at: new Date(),
-        })
-        .execute();
+      await createCaseActivities({ db }).registerCase({
+        caseId,
+        workflowId: `case:${MUNICIPALITY}:in-flight-test`,
+        municipality: MUNICIPALITY,
+        caseKey: 'in-flight-test',
+        team: 'schulddienstverlening',
+        stage: 'letter',
+        priority: 'normal',
+        partnerTypes: ['Huur'],
+        policy: {},
+        startedAt: Date.now(),
+      });
       await db
         .updateTable('signals')
         .set({ case_id: caseId })
